@@ -1,0 +1,326 @@
+//! Gathering: everything that touches the machine. Reads /proc and files,
+//! never writes, never executes what it inspects, and turns every failure
+//! into a fact (`Observed::Error`, `Target::errors`) rather than an abort.
+
+pub mod buildinfo;
+pub mod files;
+pub mod identity;
+pub mod k3s;
+pub mod procs;
+pub mod staticpod;
+pub mod system;
+
+use crate::facts::*;
+use crate::host::files::{Names, Root};
+use crate::host::procs::{Found, Role};
+use crate::host::staticpod::Manifest;
+use crate::k8s::{argv, config, flags, version::Version};
+use std::path::{Path, PathBuf};
+
+/// How to gather.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The host's `/` (a container may mount it elsewhere).
+    pub host_root: PathBuf,
+    /// The largest configuration file read.
+    pub max_file_bytes: u64,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            host_root: PathBuf::from("/"),
+            max_file_bytes: 4 << 20,
+        }
+    }
+}
+
+/// Files a scheduler flag names that some check judges.
+const FILE_FLAGS: &[&str] = &[
+    "config",
+    "kubeconfig",
+    "authentication-kubeconfig",
+    "authorization-kubeconfig",
+    "tls-cert-file",
+    "tls-private-key-file",
+    "client-ca-file",
+    "requestheader-client-ca-file",
+];
+
+/// The largest Go build info section read from an executable.
+const BUILD_INFO_LIMIT: u64 = 1 << 20;
+
+/// Gathers the facts of every kube-scheduler (and kube-apiserver) on the host.
+pub fn gather(options: &Options) -> Facts {
+    let proc_dir = options.host_root.join("proc");
+    let mut facts = Facts {
+        schema: FACTS_SCHEMA.to_string(),
+        schedguard_version: env!("CARGO_PKG_VERSION").to_string(),
+        gathered_at: crate::time::now_rfc3339(),
+        host: system::host(&options.host_root),
+        targets: Vec::new(),
+        apiservers: Vec::new(),
+        live_inspection: false,
+        problems: Vec::new(),
+    };
+
+    let found = match procs::scan(&proc_dir) {
+        Ok(found) => found,
+        Err(e) => {
+            facts
+                .problems
+                .push(format!("cannot list {}: {e}", proc_dir.display()));
+            return facts;
+        }
+    };
+
+    let host_root = match Root::open(&options.host_root) {
+        Ok(root) => Some(root),
+        Err(e) => {
+            facts.problems.push(e.to_string());
+            None
+        }
+    };
+    let names = host_root.as_ref().map(Names::load).unwrap_or_default();
+    let manifests = match &host_root {
+        Some(root) => {
+            let dirs: Vec<String> = found
+                .iter()
+                .filter_map(|f| match f.role {
+                    Role::Kubelet { first } => {
+                        staticpod::kubelet_manifest_dir(&f.argv, first, root)
+                    }
+                    _ => None,
+                })
+                .collect();
+            staticpod::load(&dirs, root)
+        }
+        None => Vec::new(),
+    };
+
+    for process in &found {
+        match process.role {
+            Role::Scheduler { .. } | Role::K3sServer => {
+                // k3s runs its scheduler in-process unless told not to.
+                let embedded = match (process.role, host_root.as_ref()) {
+                    (Role::K3sServer, Some(root)) => match k3s::scheduler_argv(&process.argv, root)
+                    {
+                        Some(built) => Some(built),
+                        None => continue,
+                    },
+                    (Role::K3sServer, None) => Some((
+                        Vec::new(),
+                        vec!["the host root could not be opened".to_string()],
+                    )),
+                    _ => None,
+                };
+                let context = Context {
+                    proc_dir: &proc_dir,
+                    host_root: host_root.as_ref(),
+                    names: &names,
+                    manifests: &manifests,
+                    options,
+                };
+                facts.targets.push(context.target(process, embedded));
+            }
+            Role::ApiServer { first } => facts.apiservers.push(ApiServer {
+                pid: process.pid,
+                args: argv::parse(&process.argv, first, flags::KUBE_APISERVER),
+                errors: Vec::new(),
+            }),
+            Role::Kubelet { .. } => {}
+        }
+    }
+    facts
+}
+
+struct Context<'a> {
+    proc_dir: &'a Path,
+    host_root: Option<&'a Root>,
+    names: &'a Names,
+    manifests: &'a [Manifest],
+    options: &'a Options,
+}
+
+impl Context<'_> {
+    /// Everything about one scheduler. The process may exit at any point;
+    /// what was read stays, and what was not becomes an error.
+    /// `embedded` is the argv (and problems) rebuilt for a scheduler that
+    /// runs inside another process.
+    fn target(&self, found: &Found, embedded: Option<(Vec<String>, Vec<String>)>) -> Target {
+        let dir = procs::pid_dir(self.proc_dir, found.pid);
+        let mut errors = Vec::new();
+
+        let (kind, argv, first) = match found.role {
+            Role::Scheduler {
+                hyperkube: true,
+                first,
+            } => (TargetKind::Hyperkube, found.argv.clone(), first),
+            Role::K3sServer => {
+                let (argv, problems) = embedded.unwrap_or_default();
+                errors.extend(problems);
+                (TargetKind::K3sEmbedded, argv, 1)
+            }
+            Role::Scheduler { first, .. } => (TargetKind::KubeScheduler, found.argv.clone(), first),
+            _ => unreachable!("only schedulers become targets"),
+        };
+        let args = argv::parse(&argv, first, flags::KUBE_SCHEDULER);
+
+        let process = match identity::process(&dir) {
+            Ok(p) => Observed::Ok(p),
+            Err(e) => {
+                errors.push(format!(
+                    "process {} exited or is unreadable: {e}",
+                    found.pid
+                ));
+                Observed::Error(e.to_string())
+            }
+        };
+
+        // The process's root, through which its paths are resolved.
+        let root = Root::open(&dir.join("root")).map(|r| {
+            let cwd = std::fs::read_link(dir.join("cwd"))
+                .ok()
+                .map(|p| p.display().to_string());
+            r.with_cwd(cwd)
+        });
+        if let Err(e) = &root {
+            errors.push(e.to_string());
+        }
+
+        let static_pod = staticpod::matching(self.manifests, &found.argv).map(|m| StaticPod {
+            manifest: m.path.clone(),
+            name: m.pod_name.clone(),
+            image: m.image.clone(),
+        });
+        let version = version(&dir, static_pod.as_ref());
+
+        let mut config_file = None;
+        let mut files = Vec::new();
+        if let Ok(root) = &root {
+            config_file = args.get("config").map(|c| ConfigFile {
+                path: c.value.clone(),
+                parsed: read_config(root, &c.value, self.options.max_file_bytes),
+            });
+            for flag in FILE_FLAGS {
+                if let Some(value) = args.get(flag).filter(|v| !v.value.is_empty()) {
+                    files.push(self.file_use(root, &format!("--{flag}"), &value.value));
+                }
+            }
+            let client_kubeconfig = config_file
+                .as_ref()
+                .and_then(|c| c.parsed.ok())
+                .and_then(|c| c.kubeconfig.clone())
+                .filter(|p| !p.is_empty());
+            if let Some(path) = client_kubeconfig {
+                files.push(self.file_use(root, "clientConnection.kubeconfig", &path));
+            }
+        } else if let Some(c) = args.get("config") {
+            config_file = Some(ConfigFile {
+                path: c.value.clone(),
+                parsed: Observed::Error("the process's root could not be opened".into()),
+            });
+        }
+        if let (Some(pod), Some(host)) = (&static_pod, self.host_root) {
+            files.push(self.file_use(host, "static pod manifest", &pod.manifest));
+        }
+
+        // A process that vanished while being read leaves its earlier reads
+        // unreliable: say so.
+        if !dir.exists() {
+            errors.push(format!("process {} exited during the scan", found.pid));
+        }
+
+        Target {
+            pid: found.pid,
+            kind,
+            process,
+            version,
+            argv,
+            args,
+            config: config_file,
+            files,
+            static_pod,
+            errors,
+            live: None,
+        }
+    }
+
+    fn file_use(&self, root: &Root, role: &str, path: &str) -> FileUse {
+        let stat = match root.stat(path, self.names) {
+            Ok(stat) => Observed::Ok(stat),
+            Err(e) => Observed::Error(e.to_string()),
+        };
+        FileUse {
+            role: role.to_string(),
+            path: path.to_string(),
+            stat,
+        }
+    }
+}
+
+fn read_config(root: &Root, path: &str, limit: u64) -> Observed<config::SchedulerConfig> {
+    let bytes = match root.read(path, limit) {
+        Ok(bytes) => bytes,
+        Err(e) => return Observed::Error(e.to_string()),
+    };
+    match config::parse(&bytes) {
+        Ok(config) => Observed::Ok(config),
+        Err(e) => Observed::Error(format!("{path}: {e}")),
+    }
+}
+
+/// The release, from the executable's build info, else the static pod's
+/// image tag. Never executes the binary.
+fn version(dir: &Path, static_pod: Option<&StaticPod>) -> VersionInfo {
+    let exe = dir.join("exe");
+    let build = std::fs::File::open(&exe)
+        .map_err(|e| e.to_string())
+        .and_then(|mut f| {
+            buildinfo::read_build_info(&mut f, BUILD_INFO_LIMIT).map_err(|e| e.to_string())
+        });
+    let (go_version, build_note) = match &build {
+        Ok(info) => (info.go_version.clone(), None),
+        Err(e) => (None, Some(format!("build info of {}: {e}", exe.display()))),
+    };
+
+    if let Some(raw) = build
+        .as_ref()
+        .ok()
+        .and_then(|b| b.kubernetes_version.clone())
+    {
+        if let Some(v) = Version::parse(&raw) {
+            return VersionInfo {
+                detected: Some(v),
+                source: VersionSource::BuildInfo,
+                raw: Some(raw),
+                go_version,
+                note: None,
+            };
+        }
+    }
+    let image = static_pod.and_then(|p| p.image.as_deref());
+    if let Some(tag) = image.and_then(staticpod::image_tag) {
+        if let Some(v) = Version::parse(tag) {
+            return VersionInfo {
+                detected: Some(v),
+                source: VersionSource::ManifestImage,
+                raw: Some(tag.to_string()),
+                go_version,
+                note: Some(format!("from the image {}", image.unwrap_or_default())),
+            };
+        }
+    }
+    let reason = build_note.unwrap_or_else(|| {
+        "the build info records no gitVersion (a -trimpath build) and no static pod manifest \
+         names an image tag"
+            .to_string()
+    });
+    VersionInfo {
+        go_version,
+        ..VersionInfo::unknown(format!(
+            "{reason}; the defaults of {} are assumed",
+            Version::NEWEST_KNOWN
+        ))
+    }
+}

@@ -1,0 +1,15 @@
+//! schedguard: audits the live kube-scheduler of a Kubernetes control-plane
+//! host against the scheduler hardening guide and the CIS benchmark.
+//!
+//! The crate is split the way an audit runs: [`host`] gathers facts from the
+//! machine into a [`facts::Facts`] snapshot, [`checks`] judges the snapshot
+//! (pure functions, no I/O), and [`report`] renders the findings. [`k8s`]
+//! holds what schedguard knows about Kubernetes itself: flags, defaults,
+//! configuration versions and plugins.
+
+pub mod checks;
+pub mod facts;
+pub mod host;
+pub mod k8s;
+pub mod report;
+pub mod time;

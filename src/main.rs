@@ -1,0 +1,307 @@
+//! The schedguard command line: `audit`, `checks` and `explain`.
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use schedguard::checks::{self, catalogue, Finding, Severity, Status};
+use schedguard::facts::{Facts, FACTS_SCHEMA};
+use schedguard::host;
+use schedguard::report::{self, text::Style, Audit};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Exit codes, documented in the README.
+mod exit {
+    /// No failing finding at or above --fail-on.
+    pub const OK: u8 = 0;
+    /// At least one failing finding at or above --fail-on.
+    pub const FAILED: u8 = 1;
+    /// The audit could not run properly: some check could not be evaluated
+    /// or the scan hit a problem. Partial results are still printed.
+    pub const INCOMPLETE: u8 = 2;
+    /// No kube-scheduler runs on this host.
+    pub const NO_SCHEDULER: u8 = 3;
+    /// The command line was wrong.
+    pub const USAGE: u8 = 64;
+}
+
+#[derive(Parser)]
+#[command(
+    name = "schedguard",
+    version,
+    about = "Audit the live kube-scheduler of this host"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Audit every kube-scheduler on this host once and print the findings.
+    Audit(AuditArgs),
+    /// List the check catalogue.
+    Checks {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Print one check's rationale and remediation.
+    Explain {
+        /// A check ID such as SG-201.
+        id: String,
+    },
+}
+
+#[derive(clap::Args)]
+struct AuditArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// The host's root directory (for running in a container with the host's
+    /// / mounted, e.g. /host).
+    #[arg(long, default_value = "/", value_name = "DIR")]
+    host_root: PathBuf,
+    /// Exit 1 when a check fails at this severity or above.
+    #[arg(long, value_enum, default_value_t = FailOn::Low)]
+    fail_on: FailOn,
+    /// Write the gathered facts (no file contents) to FILE.
+    #[arg(long, value_name = "FILE", conflicts_with = "from_facts")]
+    save_facts: Option<PathBuf>,
+    /// Judge a saved facts snapshot instead of this host.
+    #[arg(long, value_name = "FILE")]
+    from_facts: Option<PathBuf>,
+    /// Colour in text output: auto (on a terminal without NO_COLOR), always, never.
+    #[arg(long, value_enum, default_value_t = Colour::Auto)]
+    color: Colour,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Colour {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FailOn {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl FailOn {
+    fn severity(self) -> Severity {
+        match self {
+            FailOn::Info => Severity::Info,
+            FailOn::Low => Severity::Low,
+            FailOn::Medium => Severity::Medium,
+            FailOn::High => Severity::High,
+            FailOn::Critical => Severity::Critical,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
+            return ExitCode::from(code);
+        }
+    };
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("schedguard: {e:#}");
+            ExitCode::from(exit::INCOMPLETE)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<u8> {
+    match cli.command {
+        Command::Audit(args) => audit(args),
+        Command::Checks { format } => {
+            print_checks(format)?;
+            Ok(exit::OK)
+        }
+        Command::Explain { id } => explain(&id),
+    }
+}
+
+fn audit(args: AuditArgs) -> Result<u8> {
+    let facts = match &args.from_facts {
+        Some(path) => load_facts(path)?,
+        None => host::gather(&host::Options {
+            host_root: args.host_root.clone(),
+            ..Default::default()
+        }),
+    };
+    if let Some(path) = &args.save_facts {
+        let json = serde_json::to_vec_pretty(&facts)?;
+        write_atomically(path, &json)
+            .with_context(|| format!("cannot save facts to {}", path.display()))?;
+    }
+
+    let findings = checks::judge(&facts);
+    let audit = Audit {
+        facts: &facts,
+        findings: &findings,
+    };
+    let output = match args.format {
+        Format::Json => report::json::render(&audit),
+        Format::Text => {
+            let colour = match args.color {
+                Colour::Always => true,
+                Colour::Never => false,
+                Colour::Auto => {
+                    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+                }
+            };
+            report::text::render(&audit, Style { colour })
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(output.as_bytes())?;
+    stdout.flush()?;
+
+    Ok(exit_code(&facts, &findings, args.fail_on.severity()))
+}
+
+fn exit_code(facts: &Facts, findings: &[Finding], fail_on: Severity) -> u8 {
+    if !facts.problems.is_empty() || findings.iter().any(|f| f.status == Status::Error) {
+        return exit::INCOMPLETE;
+    }
+    if findings
+        .iter()
+        .any(|f| f.status == Status::Fail && f.severity >= fail_on)
+    {
+        return exit::FAILED;
+    }
+    if facts.targets.is_empty() {
+        return exit::NO_SCHEDULER;
+    }
+    exit::OK
+}
+
+/// Reads a facts snapshot, refusing one of another schema version.
+fn load_facts(path: &Path) -> Result<Facts> {
+    let bytes =
+        read_limited(path, 64 << 20).with_context(|| format!("cannot read {}", path.display()))?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{} is not JSON", path.display()))?;
+    let schema = value.get("schema").and_then(|s| s.as_str()).unwrap_or("");
+    if schema != FACTS_SCHEMA {
+        bail!(
+            "{} has schema {schema:?}; this schedguard reads {FACTS_SCHEMA:?}",
+            path.display()
+        );
+    }
+    serde_json::from_value(value)
+        .with_context(|| format!("{} is not a valid facts snapshot", path.display()))
+}
+
+fn read_limited(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(std::io::Error::other(format!("larger than {limit} bytes")));
+    }
+    Ok(bytes)
+}
+
+/// Writes to a temporary file beside `path`, fsyncs, then renames.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::other("no file name"))?;
+    let temp = dir.join(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
+}
+
+fn print_checks(format: Format) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match format {
+        Format::Json => {
+            let list: Vec<serde_json::Value> = catalogue::CATALOGUE
+                .iter()
+                .map(|c| {
+                    serde_json::json!({
+                        "id": c.id,
+                        "title": c.title,
+                        "severity": c.severity,
+                        "scope": match c.run {
+                            checks::Run::Scheduler(_) if c.live => "live",
+                            checks::Run::Scheduler(_) => "scheduler",
+                            checks::Run::ApiServer(_) => "apiserver",
+                            checks::Run::Cluster => "cluster",
+                        },
+                        "rationale": c.rationale,
+                        "remediation": c.remediation,
+                        "references": c.references,
+                    })
+                })
+                .collect();
+            serde_json::to_writer_pretty(&mut out, &list)?;
+            writeln!(out)?;
+        }
+        Format::Text => {
+            for c in catalogue::CATALOGUE {
+                writeln!(out, "{}  {:<8}  {}", c.id, c.severity.as_str(), c.title)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn explain(id: &str) -> Result<u8> {
+    let Some(c) = catalogue::find(id) else {
+        eprintln!("schedguard: no check {id:?}; `schedguard checks` lists them");
+        return Ok(exit::USAGE);
+    };
+    println!("{}  {}\nseverity: {}\n", c.id, c.title, c.severity);
+    println!("why: {}\n", c.rationale);
+    println!("fix: {}", c.remediation);
+    if !c.references.is_empty() {
+        println!("\nreferences: {}", c.references.join("; "));
+    }
+    Ok(exit::OK)
+}
