@@ -324,7 +324,8 @@ impl<'a> Effective<'a> {
     }
 
     /// The legacy insecure HTTP serving (releases up to 1.22), as the
-    /// addresses it binds; empty when it is off.
+    /// addresses it binds (with `:0` or an empty value for the settings
+    /// that turn it off, so that they can be shown as evidence).
     pub fn insecure_serving(&self) -> Result<Vec<Setting<String>>, String> {
         if self.release.at_least(23) {
             return Ok(Vec::new());
@@ -367,9 +368,6 @@ impl<'a> Effective<'a> {
                 let port = self.flag("port");
                 let address = self.flag("address");
                 let port_value = port.value.clone().unwrap_or_default();
-                if port_value == "0" {
-                    return Ok(Vec::new());
-                }
                 let host = address.value.unwrap_or_default();
                 Ok(vec![Setting {
                     value: join_host_port(&host, &port_value),
@@ -390,13 +388,8 @@ pub struct IgnoredFlag {
 }
 
 /// True when a legacy `host:port` bind address serves (not empty, port not 0).
-fn serves(address: &str) -> bool {
-    if address.is_empty() {
-        return false;
-    }
-    !address
-        .rsplit_once(':')
-        .is_some_and(|(_, port)| port == "0")
+pub fn serves(address: &str) -> bool {
+    !address.is_empty() && address.rsplit_once(':').is_none_or(|(_, port)| port != "0")
 }
 
 fn join_host_port(host: &str, port: &str) -> String {

@@ -58,11 +58,20 @@ fn problems(stat: &FileStat, rule: Rule, target: &Target) -> Vec<String> {
         found.push(format!("has group {}", group_name(stat)));
     }
 
+    // A directory above the file lets whoever may write it replace the
+    // file, unless the sticky bit limits renames to the file's owner.
     for dir in &stat.parents {
-        if dir.mode & 0o022 != 0 {
+        let sticky = dir.mode & 0o1000 != 0;
+        if dir.mode & 0o022 != 0 && !sticky {
             found.push(format!(
                 "sits below {}, which has mode {:04o} (writable by group or others)",
                 dir.path, dir.mode
+            ));
+        }
+        if dir.uid != 0 && dir.uid != uid {
+            found.push(format!(
+                "sits below {}, which is owned by uid {}",
+                dir.path, dir.uid
             ));
         }
     }
@@ -93,27 +102,32 @@ fn describe(stat: &FileStat) -> String {
     )
 }
 
-/// Judges each file; one verdict for all of them.
+/// Judges each file once, even when several flags name it; one verdict for
+/// all of them.
 fn judge(target: &Target, uses: &[(String, String)], rule: Rule, what: &str) -> Verdict {
+    let mut paths: Vec<(&str, Vec<&str>)> = Vec::new();
+    for (role, path) in uses {
+        match paths.iter_mut().find(|(p, _)| p == path) {
+            Some((_, roles)) => roles.push(role),
+            None => paths.push((path, vec![role])),
+        }
+    }
+
     let mut failures = Vec::new();
     let mut errors = Vec::new();
     let mut evidence = Vec::new();
-
-    for (role, path) in uses {
-        let Some(FileUse { stat, .. }) = target
-            .files
-            .iter()
-            .find(|f| &f.role == role && &f.path == path)
-        else {
-            errors.push(format!("{role} {path} was not examined"));
+    for (path, roles) in &paths {
+        let roles = roles.join(", ");
+        let Some(FileUse { stat, .. }) = target.files.iter().find(|f| f.path == *path) else {
+            errors.push(format!("{path} ({roles}) was not examined"));
             continue;
         };
         match stat {
-            Observed::Error(reason) => errors.push(format!("{role} {path}: {reason}")),
+            Observed::Error(reason) => errors.push(format!("{path} ({roles}): {reason}")),
             Observed::Ok(stat) => {
-                evidence.push(format!("{role} {path}: {}", describe(stat)));
+                evidence.push(format!("{path} ({roles}): {}", describe(stat)));
                 for problem in problems(stat, rule, target) {
-                    failures.push(format!("{path} ({role}) {problem}"));
+                    failures.push(format!("{path} ({roles}) {problem}"));
                 }
             }
         }
@@ -126,7 +140,7 @@ fn judge(target: &Target, uses: &[(String, String)], rule: Rule, what: &str) -> 
     } else {
         Verdict::pass(format!(
             "{what} {} protected",
-            if uses.len() == 1 { "is" } else { "are" }
+            if paths.len() == 1 { "is" } else { "are" }
         ))
     };
     evidence
@@ -277,6 +291,34 @@ mod tests {
         let verdict = &kubeconfigs_private(&Effective::new(&kubeadm(stat)))[0];
         assert_eq!(verdict.status, Status::Fail);
         assert!(verdict.message.contains("/etc"));
+    }
+
+    #[test]
+    fn sticky_world_writable_parent_like_tmp_is_accepted() {
+        let mut stat = file(0o600, 0, 0);
+        if let Observed::Ok(s) = &mut stat {
+            s.parents.push(DirStat {
+                path: "/tmp".into(),
+                mode: 0o1777,
+                uid: 0,
+                gid: 0,
+            });
+        }
+        assert_eq!(status(kubeconfigs_private, &kubeadm(stat)), Status::Pass);
+    }
+
+    #[test]
+    fn parent_owned_by_another_user_fails() {
+        let mut stat = file(0o600, 0, 0);
+        if let Observed::Ok(s) = &mut stat {
+            s.parents.push(DirStat {
+                path: "/home/alice".into(),
+                mode: 0o700,
+                uid: 1000,
+                gid: 1000,
+            });
+        }
+        assert_eq!(status(kubeconfigs_private, &kubeadm(stat)), Status::Fail);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The scheduler's serving flags and what its sockets show (SG-301, SG-303 to
 //! SG-305).
 
-use crate::checks::effective::Effective;
+use crate::checks::effective::{serves, Effective};
 use crate::checks::Verdict;
 use crate::facts::{Listener, VersionSource};
 use std::net::IpAddr;
@@ -86,10 +86,13 @@ pub fn no_insecure_port(e: &Effective) -> Vec<Verdict> {
     }
     let verdict = match e.insecure_serving() {
         Err(reason) => Verdict::error(reason),
-        Ok(bound) if bound.is_empty() => {
-            note_ignored_port_flags(Verdict::pass("the legacy insecure port is turned off"), e)
+        Ok(settings) if !settings.iter().any(|s| serves(&s.value)) => {
+            let verdict = Verdict::pass("the legacy insecure port is turned off");
+            let verdict = settings.iter().fold(verdict, |v, s| v.from(&s.origin));
+            note_ignored_port_flags(verdict, e)
         }
-        Ok(bound) => {
+        Ok(settings) => {
+            let bound: Vec<_> = settings.into_iter().filter(|s| serves(&s.value)).collect();
             let addresses: Vec<&str> = bound.iter().map(|b| b.value.as_str()).collect();
             let mut verdict = Verdict::fail(format!(
                 "{release} serves /metrics, /configz and (with profiling) /debug/pprof/ over plain \

@@ -1,0 +1,206 @@
+//! Shared helpers for the integration tests: the built binary, processes
+//! that are killed by pid when the test ends (even on failure), and
+//! polling with generous limits.
+
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The schedguard binary under test.
+pub fn schedguard() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_schedguard"))
+}
+
+/// Runs schedguard with a time limit, killing it by pid if it hangs. Output
+/// is read while it runs, so a large report cannot fill the pipe.
+pub fn run(args: &[&str], limit: Duration) -> Output {
+    let child = schedguard()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("schedguard starts");
+    let pid = child.id();
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(child.wait_with_output());
+    });
+    match finished.recv_timeout(limit) {
+        Ok(output) => output.expect("output is read"),
+        Err(_) => {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            panic!("schedguard {args:?} did not finish within {limit:?}");
+        }
+    }
+}
+
+/// `schedguard audit --format json` (plus `extra`), parsed.
+pub fn audit_json(extra: &[&str]) -> (Value, i32) {
+    let mut args = vec!["audit", "--format", "json"];
+    args.extend_from_slice(extra);
+    let output = run(&args, Duration::from_secs(60));
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "audit output is not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    (report, output.status.code().unwrap_or(-1))
+}
+
+/// The findings of one target.
+pub fn findings(report: &Value, pid: u32) -> Vec<Value> {
+    report["findings"]
+        .as_array()
+        .expect("findings is a list")
+        .iter()
+        .filter(|f| f["target"]["pid"].as_u64() == Some(u64::from(pid)))
+        .cloned()
+        .collect()
+}
+
+/// The single finding of a check for a target.
+pub fn finding(report: &Value, pid: u32, check: &str) -> Value {
+    let all: Vec<Value> = findings(report, pid)
+        .into_iter()
+        .filter(|f| f["check"] == check)
+        .collect();
+    assert!(
+        !all.is_empty(),
+        "no {check} finding for pid {pid} in {report:#}"
+    );
+    all[0].clone()
+}
+
+pub fn status(report: &Value, pid: u32, check: &str) -> String {
+    finding(report, pid, check)["status"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Polls `f` every 20 ms until it returns true or `limit` passes.
+pub fn wait_until(limit: Duration, what: &str, mut f: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !f() {
+        assert!(
+            started.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A process the test started; killed by pid and reaped on drop.
+pub struct Running {
+    pub child: Child,
+}
+
+impl Running {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The stand-in scheduler built from tests/support/fake_kube_scheduler.rs.
+pub fn fake_binary() -> PathBuf {
+    let deps = std::env::current_exe().expect("test path");
+    let target = deps
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>");
+    let path = target.join("examples").join("fake-kube-scheduler");
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo test --all-targets`",
+        path.display()
+    );
+    path
+}
+
+/// One private copy of the stand-in per test binary, written before any
+/// test starts it. Tests link to it rather than copying: a copy being
+/// written while another thread forks would make that thread's exec fail
+/// with ETXTBSY.
+fn shared_copy() -> &'static Path {
+    static COPY: std::sync::OnceLock<(tempfile::TempDir, PathBuf)> = std::sync::OnceLock::new();
+    let (_, path) = COPY.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let path = dir.path().join("kube-scheduler");
+        std::fs::copy(fake_binary(), &path).expect("copy the stand-in");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        (dir, path)
+    });
+    path
+}
+
+/// Installs the stand-in in `dir` as `kube-scheduler` (a hard link, or a
+/// copy across file systems) and returns its path.
+pub fn install_fake(dir: &Path) -> PathBuf {
+    let path = dir.join("kube-scheduler");
+    if !path.exists() && std::fs::hard_link(shared_copy(), &path).is_err() {
+        std::fs::copy(shared_copy(), &path).expect("copy the stand-in");
+    }
+    path
+}
+
+/// Copies the shared libraries a binary needs (as `ldd` lists them) into
+/// `rootfs`, so that it runs after `chroot rootfs`.
+pub fn copy_libraries(binary: &Path, rootfs: &Path) {
+    let output = Command::new("ldd").arg(binary).output().expect("ldd runs");
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let Some(path) = line.split_whitespace().find(|w| w.starts_with('/')) else {
+            continue;
+        };
+        let inside = rootfs.join(path.trim_start_matches('/'));
+        std::fs::create_dir_all(inside.parent().unwrap()).unwrap();
+        std::fs::copy(path, &inside).expect("copy a library");
+    }
+}
+
+/// Starts `program args...` and waits until /proc shows its argv (the exec
+/// has happened).
+pub fn start(mut command: Command, expect_argv0: &str) -> Running {
+    let child = command
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("process starts");
+    let pid = child.id();
+    let running = Running { child };
+    wait_until(Duration::from_secs(20), "the process to exec", || {
+        std::fs::read(format!("/proc/{pid}/cmdline"))
+            .map(|c| {
+                c.split(|b| *b == 0)
+                    .next()
+                    .is_some_and(|a| a.ends_with(expect_argv0.as_bytes()))
+            })
+            .unwrap_or(false)
+    });
+    running
+}
+
+/// Writes a file with a mode.
+pub fn write(path: &Path, text: &str, mode: u32) {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).unwrap();
+    }
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// A kubeconfig that points at nothing (no secrets; a token placeholder).
+pub const KUBECONFIG: &str = "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: https://127.0.0.1:1\n    insecure-skip-tls-verify: true\n  name: none\ncontexts:\n- context:\n    cluster: none\n    user: none\n  name: none\ncurrent-context: none\nusers:\n- name: none\n  user:\n    token: not-a-secret\n";
