@@ -172,6 +172,24 @@ pub fn copy_libraries(binary: &Path, rootfs: &Path) {
     }
 }
 
+/// Spawns a command, retrying while its executable is busy: a thread that
+/// forked while the file was being written holds it open until it execs.
+pub fn spawn(command: &mut Command) -> Child {
+    let started = Instant::now();
+    loop {
+        match command.spawn() {
+            Ok(child) => return child,
+            Err(e)
+                if e.kind() == std::io::ErrorKind::ExecutableFileBusy
+                    && started.elapsed() < Duration::from_secs(10) =>
+            {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => panic!("cannot start {command:?}: {e}"),
+        }
+    }
+}
+
 /// Starts `program args...` and waits until /proc shows its argv (the exec
 /// has happened).
 pub fn start(mut command: Command, expect_argv0: &str) -> Running {
