@@ -40,11 +40,16 @@ pub const CATALOGUE: &[Check] = &[
         title: "Scheduler kubeconfig files are private",
         severity: Severity::High,
         live: false,
-        rationale: "A kubeconfig holds the scheduler's credentials; anyone who can read it can act \
+        rationale:
+            "A kubeconfig holds the scheduler's credentials; anyone who can read it can act \
             as the scheduler, and anyone who can replace it can point the scheduler elsewhere.",
         remediation: "chmod 600 each kubeconfig the scheduler uses and chown it to root:root (or \
             to the scheduler's own user); make no directory above it writable by group or others.",
-        references: &[GUIDE, "CIS Kubernetes Benchmark 1.1.15", "CIS Kubernetes Benchmark 1.1.16"],
+        references: &[
+            GUIDE,
+            "CIS Kubernetes Benchmark 1.1.15",
+            "CIS Kubernetes Benchmark 1.1.16",
+        ],
         run: Run::Scheduler(files::kubeconfigs_private),
     },
     Check {
@@ -68,7 +73,8 @@ pub const CATALOGUE: &[Check] = &[
         rationale: "With --authentication-skip-lookup=true the scheduler does not read the client \
             CA and request-header settings from the API server, so client certificates it should \
             trust are not checked the way the cluster checks them.",
-        remediation: "Remove --authentication-skip-lookup from the kube-scheduler command line (or \
+        remediation:
+            "Remove --authentication-skip-lookup from the kube-scheduler command line (or \
             set it to false).",
         references: &[GUIDE],
         run: Run::Scheduler(authn::lookup_not_skipped),
@@ -80,7 +86,8 @@ pub const CATALOGUE: &[Check] = &[
         live: false,
         rationale: "Paths in --authorization-always-allow-paths are served to anyone, anonymous \
             callers included; only the health endpoints return data fit for that.",
-        remediation: "Set --authorization-always-allow-paths=/healthz,/readyz,/livez (or remove the \
+        remediation:
+            "Set --authorization-always-allow-paths=/healthz,/readyz,/livez (or remove the \
             flag to use that default).",
         references: &[GUIDE],
         run: Run::Scheduler(authn::always_allow_paths),
@@ -143,7 +150,11 @@ pub const CATALOGUE: &[Check] = &[
         rationale: "The scheduler needs no callers from other hosts; binding to all interfaces \
             exposes its endpoints to the network.",
         remediation: "Set --bind-address=127.0.0.1 on the kube-scheduler command line.",
-        references: &[GUIDE, "CIS Kubernetes Benchmark 1.4.2", "DISA STIG V-242384"],
+        references: &[
+            GUIDE,
+            "CIS Kubernetes Benchmark 1.4.2",
+            "DISA STIG V-242384",
+        ],
         run: Run::Scheduler(serving::bind_address_loopback),
     },
     Check {
@@ -153,7 +164,8 @@ pub const CATALOGUE: &[Check] = &[
         live: true,
         rationale: "A flag says what was meant; the socket says what the process does. Every \
             listener of the scheduler should be on a loopback address.",
-        remediation: "Set --bind-address=127.0.0.1 and turn off the legacy insecure port (--port=0 \
+        remediation:
+            "Set --bind-address=127.0.0.1 and turn off the legacy insecure port (--port=0 \
             or, with --config, healthzBindAddress and metricsBindAddress set to empty).",
         references: &[GUIDE],
         run: Run::Scheduler(endpoints::listeners_loopback),
@@ -165,9 +177,11 @@ pub const CATALOGUE: &[Check] = &[
         live: false,
         rationale: "Up to 1.22 the scheduler serves /metrics, /configz and pprof over plain HTTP \
             on port 10251 with no authentication at all, unless it is turned off.",
-        remediation: "Without --config: add --port=0. With --config (v1beta1/v1beta2): set \
-            healthzBindAddress: \"\" and metricsBindAddress: \"\" (--port is ignored then). Better: \
-            upgrade to 1.23 or newer, where insecure serving is gone.",
+        remediation: "Upgrade to 1.23 or newer, where insecure serving is gone. Until then: \
+            without --config, add --port=0; with --config (v1beta1/v1beta2) --port is ignored and \
+            the file cannot turn the port off (an empty healthzBindAddress or metricsBindAddress \
+            means 0.0.0.0:10251 and port 0 is rejected), so set both to 127.0.0.1:10251 to keep \
+            it on loopback.",
         references: &["CIS Kubernetes Benchmark (1.22 and older)"],
         run: Run::Scheduler(serving::no_insecure_port),
     },
@@ -293,7 +307,8 @@ pub const CATALOGUE: &[Check] = &[
         live: false,
         rationale: "Only one queueSort plugin can order the scheduling queue, and every profile \
             must use the same one.",
-        remediation: "In every profile, leave exactly one plugin at plugins.queueSort (the default \
+        remediation:
+            "In every profile, leave exactly one plugin at plugins.queueSort (the default \
             PrioritySort unless a reviewed replacement is needed), the same in all profiles.",
         references: &[GUIDE],
         run: Run::Scheduler(plugins::one_queue_sort),
@@ -402,7 +417,10 @@ pub const CATALOGUE: &[Check] = &[
         rationale: "Whoever can change the static pod manifest changes the scheduler's command \
             line at the kubelet's next sync.",
         remediation: "chmod 600 the manifest and chown it to root:root.",
-        references: &["CIS Kubernetes Benchmark 1.1.5", "CIS Kubernetes Benchmark 1.1.6"],
+        references: &[
+            "CIS Kubernetes Benchmark 1.1.5",
+            "CIS Kubernetes Benchmark 1.1.6",
+        ],
         run: Run::Scheduler(files::manifest_private),
     },
 ];

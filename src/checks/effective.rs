@@ -323,9 +323,9 @@ impl<'a> Effective<'a> {
         }
     }
 
-    /// The legacy insecure HTTP serving (releases up to 1.22), as the
-    /// addresses it binds (with `:0` or an empty value for the settings
-    /// that turn it off, so that they can be shown as evidence).
+    /// The legacy insecure HTTP serving of releases up to 1.22: the
+    /// `host:port` values that configure it, each with its origin. A value
+    /// with port 0 (from `--port=0`) turns it off; see [`serves`].
     pub fn insecure_serving(&self) -> Result<Vec<Setting<String>>, String> {
         if self.release.at_least(23) {
             return Ok(Vec::new());
@@ -333,36 +333,44 @@ impl<'a> Effective<'a> {
         match &self.config {
             ConfigState::Unreadable { .. } => Err(self.config_error("healthzBindAddress")),
             ConfigState::Parsed { path, config } => {
-                let mut bound = Vec::new();
+                let mut settings: Vec<Setting<String>> = Vec::new();
                 for (field, value) in [
                     ("healthzBindAddress", &config.healthz_bind_address),
                     ("metricsBindAddress", &config.metrics_bind_address),
                 ] {
-                    let setting = match value {
-                        Some(v) => Setting {
-                            value: v.clone(),
-                            origin: Origin::ConfigFile {
+                    // The real 1.20 scheduler reads an empty value as unset
+                    // (it serves on the default) and refuses to start with
+                    // port 0: the file cannot turn insecure serving off.
+                    let (value, origin) = match value.as_deref() {
+                        Some(v) if !v.is_empty() => (
+                            v.to_string(),
+                            Origin::ConfigFile {
                                 path: path.to_string(),
                                 field: field.into(),
                             },
-                        },
-                        None => Setting {
-                            value: "0.0.0.0:10251".into(),
-                            origin: Origin::Default {
+                        ),
+                        Some(_) => (
+                            "0.0.0.0:10251".to_string(),
+                            Origin::ConfigFile {
+                                path: path.to_string(),
+                                field: format!(
+                                    "{field} is empty, so the default 0.0.0.0:10251 applies"
+                                ),
+                            },
+                        ),
+                        None => (
+                            "0.0.0.0:10251".to_string(),
+                            Origin::Default {
                                 release: self.release,
                                 what: field.into(),
                             },
-                        },
+                        ),
                     };
-                    if serves(&setting.value)
-                        && !bound
-                            .iter()
-                            .any(|b: &Setting<String>| b.value == setting.value)
-                    {
-                        bound.push(setting);
+                    if !settings.iter().any(|s| s.value == value) {
+                        settings.push(Setting { value, origin });
                     }
                 }
-                Ok(bound)
+                Ok(settings)
             }
             ConfigState::Absent => {
                 let port = self.flag("port");

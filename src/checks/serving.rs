@@ -330,9 +330,22 @@ mod tests {
             .evidence
             .iter()
             .any(|e| e.detail.contains("ignored")));
-        let off = format!("{V1BETA1}healthzBindAddress: \"\"\nmetricsBindAddress: \"\"\n");
-        let t = with_config(release(target("--config=x"), 20), &off);
-        assert_eq!(status(no_insecure_port, &t), Status::Pass);
+        let loopback = format!(
+            "{V1BETA1}healthzBindAddress: 127.0.0.1:10251\nmetricsBindAddress: 127.0.0.1:10251\n"
+        );
+        let t = with_config(release(target("--config=x"), 20), &loopback);
+        let verdict = &no_insecure_port(&Effective::new(&t))[0];
+        assert_eq!(verdict.status, Status::Fail);
+        assert!(verdict.message.contains("127.0.0.1:10251"));
+    }
+
+    #[test]
+    fn empty_legacy_bind_addresses_mean_the_default_as_the_real_1_20_does() {
+        let empty = format!("{V1BETA1}healthzBindAddress: \"\"\nmetricsBindAddress: \"\"\n");
+        let t = with_config(release(target("--config=x"), 20), &empty);
+        let verdict = &no_insecure_port(&Effective::new(&t))[0];
+        assert_eq!(verdict.status, Status::Fail);
+        assert!(verdict.message.contains("0.0.0.0:10251"));
     }
 
     #[test]
