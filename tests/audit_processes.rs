@@ -293,3 +293,139 @@ fn checks_and_explain_list_the_catalogue() {
         Some(64)
     );
 }
+
+fn started_as(dir: &std::path::Path, name: &str, args: &[String]) -> Running {
+    let mut command = Command::new(install_fake_as(dir, name));
+    command.args(args);
+    start(command, name)
+}
+
+#[test]
+fn scheduler_embedded_in_k3s_server_is_audited_with_k3s_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("k3s-data");
+    let k3s = started_as(
+        dir.path(),
+        "k3s",
+        &[
+            "server".into(),
+            format!("--data-dir={}", data.display()),
+            "--kube-scheduler-arg=bind-address=0.0.0.0".into(),
+        ],
+    );
+    let (report, _) = audit_json(&[]);
+
+    let target = report["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["pid"] == k3s.pid())
+        .unwrap()
+        .clone();
+    assert_eq!(target["kind"], "k3s-embedded");
+    assert_eq!(
+        status(&report, k3s.pid(), "SG-201"),
+        "pass",
+        "k3s turns profiling off"
+    );
+    assert_eq!(
+        status(&report, k3s.pid(), "SG-301"),
+        "fail",
+        "the kube-scheduler-arg overrides the default"
+    );
+    let kubeconfig = finding(&report, k3s.pid(), "SG-102");
+    assert!(kubeconfig["message"]
+        .as_str()
+        .unwrap()
+        .contains("k3s-data/server/cred/scheduler.kubeconfig"));
+}
+
+#[test]
+fn k3s_without_its_scheduler_is_not_a_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let k3s = started_as(
+        dir.path(),
+        "k3s",
+        &["server".into(), "--disable-scheduler".into()],
+    );
+    let (report, _) = audit_json(&[]);
+    assert!(findings(&report, k3s.pid()).is_empty());
+}
+
+#[test]
+fn hyperkube_scheduler_is_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let hyperkube = started_as(
+        dir.path(),
+        "hyperkube",
+        &["scheduler".into(), "--profiling=false".into()],
+    );
+    let (report, _) = audit_json(&[]);
+    let target = report["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["pid"] == hyperkube.pid())
+        .unwrap()
+        .clone();
+    assert_eq!(target["kind"], "hyperkube");
+    assert_eq!(status(&report, hyperkube.pid(), "SG-201"), "pass");
+}
+
+#[test]
+fn apiserver_on_the_host_is_judged_for_node_restriction() {
+    let dir = tempfile::tempdir().unwrap();
+    let apiserver = started_as(
+        dir.path(),
+        "kube-apiserver",
+        &[
+            "--enable-admission-plugins=NodeRestriction".into(),
+            "--authorization-mode=RBAC".into(),
+        ],
+    );
+    let (report, _) = audit_json(&[]);
+    assert_eq!(status(&report, apiserver.pid(), "SG-701"), "pass");
+    assert_eq!(status(&report, apiserver.pid(), "SG-702"), "fail");
+}
+
+/// A kubelet names its manifest folder; the scheduler whose argv matches a
+/// manifest there is a static pod: its manifest is judged (SG-801) and its
+/// image tag gives the version the stand-in's build info cannot.
+#[test]
+fn static_pod_manifest_is_found_through_the_kubelet() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifests = dir.path().join("manifests");
+    let conf = dir.path().join("scheduler.conf");
+    write(&conf, KUBECONFIG, 0o600);
+    let argv = [
+        "--bind-address=127.0.0.1".to_string(),
+        format!("--kubeconfig={}", conf.display()),
+        "--static-pod-test".into(),
+    ];
+    let manifest = format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: kube-scheduler\n  namespace: kube-system\nspec:\n  containers:\n  - name: kube-scheduler\n    image: registry.k8s.io/kube-scheduler:v1.21.14\n    command:\n    - kube-scheduler\n{}",
+        argv.iter().map(|a| format!("    - {a}\n")).collect::<String>()
+    );
+    write(&manifests.join("kube-scheduler.yaml"), &manifest, 0o644);
+
+    let _kubelet = started_as(
+        dir.path(),
+        "kubelet",
+        &[format!("--pod-manifest-path={}", manifests.display())],
+    );
+    let scheduler = started_as(dir.path(), "kube-scheduler", &argv);
+    let (report, _) = audit_json(&[]);
+
+    let target = report["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["pid"] == scheduler.pid())
+        .unwrap()
+        .clone();
+    assert_eq!(target["version"]["value"], "v1.21.14");
+    assert_eq!(target["version"]["source"], "manifest-image");
+    let verdict = finding(&report, scheduler.pid(), "SG-801");
+    assert_eq!(verdict["status"], "fail", "{verdict:#}");
+    assert!(verdict["message"].as_str().unwrap().contains("0644"));
+}

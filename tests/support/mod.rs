@@ -151,7 +151,12 @@ fn shared_copy() -> &'static Path {
 /// Installs the stand-in in `dir` as `kube-scheduler` (a hard link, or a
 /// copy across file systems) and returns its path.
 pub fn install_fake(dir: &Path) -> PathBuf {
-    let path = dir.join("kube-scheduler");
+    install_fake_as(dir, "kube-scheduler")
+}
+
+/// Installs the stand-in in `dir` under another name (`k3s`, `kubelet`...).
+pub fn install_fake_as(dir: &Path, name: &str) -> PathBuf {
+    let path = dir.join(name);
     if !path.exists() && std::fs::hard_link(shared_copy(), &path).is_err() {
         std::fs::copy(shared_copy(), &path).expect("copy the stand-in");
     }
