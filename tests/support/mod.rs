@@ -116,36 +116,32 @@ impl Drop for Running {
     }
 }
 
-/// The stand-in scheduler built from tests/support/fake_kube_scheduler.rs.
-pub fn fake_binary() -> PathBuf {
-    let deps = std::env::current_exe().expect("test path");
-    let target = deps
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>");
-    let path = target.join("examples").join("fake-kube-scheduler");
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo test --all-targets`",
-        path.display()
-    );
-    path
-}
-
-/// One private copy of the stand-in per test binary, written before any
-/// test starts it. Tests link to it rather than copying: a copy being
-/// written while another thread forks would make that thread's exec fail
-/// with ETXTBSY.
+/// The stand-in scheduler, compiled once per test binary from
+/// tests/support/fake_kube_scheduler.rs with the same rustc that cargo uses.
+/// Tests link to this file rather than copying it: a copy being written
+/// while another thread forks would make that thread's exec fail (ETXTBSY).
 fn shared_copy() -> &'static Path {
-    static COPY: std::sync::OnceLock<(tempfile::TempDir, PathBuf)> = std::sync::OnceLock::new();
-    let (_, path) = COPY.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("a temporary folder");
-        let path = dir.path().join("kube-scheduler");
-        std::fs::copy(fake_binary(), &path).expect("copy the stand-in");
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-        (dir, path)
-    });
-    path
+    static COPY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    COPY.get_or_init(|| {
+        // Compiled under a name of its own, then renamed into place, so that
+        // no process ever runs a half-written file.
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        let path = dir.join("kube-scheduler");
+        let building = dir.join(format!("kube-scheduler.{}", std::process::id()));
+        let source =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/fake_kube_scheduler.rs");
+        let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+        let status = Command::new(rustc)
+            .args(["--edition", "2021", "-O", "-o"])
+            .arg(&building)
+            .arg(&source)
+            .status()
+            .expect("rustc runs");
+        assert!(status.success(), "the stand-in compiles");
+        std::fs::set_permissions(&building, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::rename(&building, &path).expect("move the stand-in into place");
+        path
+    })
 }
 
 /// Installs the stand-in in `dir` as `kube-scheduler` (a hard link, or a
