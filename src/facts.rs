@@ -269,8 +269,19 @@ pub struct ApiServer {
 /// What the running process does on the network.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Live {
+    /// Whether the process's network namespace differs from schedguard's
+    /// (probes were then made from inside it).
+    pub own_netns: bool,
+    /// The addresses of the process's network namespace.
+    pub addresses: Vec<String>,
     pub listeners: Vec<Listener>,
     pub probes: Vec<HttpProbe>,
+    /// TCP connection attempts to the secure port on the namespace's
+    /// non-loopback addresses (SG-504).
+    pub reach: Vec<Reach>,
+    /// Which legacy TLS versions and insecure cipher suites each TLS
+    /// listener accepts.
+    pub tls_scans: Vec<TlsScan>,
     /// What could not be inspected, and why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
@@ -285,22 +296,83 @@ pub struct Listener {
     pub family: String,
     pub inode: u64,
     pub fd: Option<u32>,
+    /// `IPV6_V6ONLY` of a tcp6 socket (false: it takes IPv4 too).
     pub v6only: Option<bool>,
     pub reuse_addr: Option<bool>,
     pub reuse_port: Option<bool>,
     /// Why the socket options could not be read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sockopt_error: Option<String>,
-    /// Whether the listener speaks TLS; `None` when not probed.
+    /// Whether the listener speaks TLS; `None` when not probed or no answer.
     pub tls: Option<bool>,
+    /// Inodes of other LISTEN sockets on the same address and port in the
+    /// same network namespace: a SO_REUSEPORT group.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shared_with: Vec<u64>,
+}
+
+impl Listener {
+    /// `127.0.0.1:10259`, `[::]:10259`.
+    pub fn endpoint(&self) -> String {
+        if self.address.contains(':') {
+            format!("[{}]:{}", self.address, self.port)
+        } else {
+            format!("{}:{}", self.address, self.port)
+        }
+    }
 }
 
 /// One anonymous HTTP(S) request and its answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HttpProbe {
     pub url: String,
+    /// The HTTP status, or why there was none (refused, timed out...).
     pub status: Observed<u16>,
-    /// At most a few hundred bytes of the answer.
+    /// At most a few hundred bytes of the answer's body.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_prefix: Option<String>,
+    /// The TLS session, for HTTPS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsSession>,
+}
+
+/// What a TLS handshake negotiated.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TlsSession {
+    pub version: String,
+    pub cipher_suite: String,
+    pub subject: Option<String>,
+    pub issuer: Option<String>,
+}
+
+/// A TCP connection attempt.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reach {
+    pub address: String,
+    pub port: u16,
+    /// True when the connection was accepted; the error when it failed for
+    /// another reason than a refusal.
+    pub accepted: Observed<bool>,
+}
+
+/// A TLS listener's answers to legacy offers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TlsScan {
+    pub endpoint: String,
+    pub offers: Vec<TlsOffer>,
+}
+
+/// One ClientHello offering a protocol version (and suites) and the answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TlsOffer {
+    /// `TLS1.0`, `TLS1.1`, or `TLS1.2` for suite offers.
+    pub version: String,
+    /// The suite offered alone, for suite offers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suite: Option<String>,
+    /// True when the server accepted exactly what was offered.
+    pub accepted: Observed<bool>,
+    /// The server's answer in words (`ServerHello TLS1.2 TLS_RSA_WITH_3DES_EDE_CBC_SHA`,
+    /// `alert 70`).
+    pub answer: String,
 }

@@ -9,6 +9,7 @@ use schedguard::report::{self, text::Style, Audit};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 /// Exit codes, documented in the README.
 mod exit {
@@ -73,6 +74,44 @@ struct AuditArgs {
     /// Colour in text output: auto (on a terminal without NO_COLOR), always, never.
     #[arg(long, value_enum, default_value_t = Colour::Auto)]
     color: Colour,
+    /// Skip live inspection: no socket reads, no probes (SG-302 and
+    /// SG-501..504 then say skip).
+    #[arg(long)]
+    no_network: bool,
+    /// Time limit of each probe (connect, handshake, answer): 2s, 500ms, 1m.
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
+    probe_timeout: Duration,
+    /// Time limit of all probes of the run together.
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = parse_duration)]
+    probe_total: Duration,
+}
+
+/// Parses `2s`, `500ms`, `1m` or a number of seconds.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit() && c != '.') {
+        Some(i) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration such as 2s or 500ms"))?;
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "s" => value,
+        "m" => value * 60.0,
+        _ => {
+            return Err(format!(
+                "unknown unit {unit:?} in {text:?} (use ms, s or m)"
+            ))
+        }
+    };
+    if !(seconds > 0.0 && seconds <= 3600.0) {
+        return Err(format!(
+            "{text:?} is out of range (more than 0, at most 1h)"
+        ));
+    }
+    Ok(Duration::from_secs_f64(seconds))
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -145,10 +184,17 @@ fn run(cli: Cli) -> Result<u8> {
 fn audit(args: AuditArgs) -> Result<u8> {
     let facts = match &args.from_facts {
         Some(path) => load_facts(path)?,
-        None => host::gather(&host::Options {
-            host_root: args.host_root.clone(),
-            ..Default::default()
-        }),
+        None => {
+            let live = (!args.no_network).then_some(host::LiveOptions {
+                per_probe: args.probe_timeout,
+                total: args.probe_total,
+            });
+            host::gather(&host::Options {
+                host_root: args.host_root.clone(),
+                live,
+                ..Default::default()
+            })
+        }
     };
     if let Some(path) = &args.save_facts {
         let json = serde_json::to_vec_pretty(&facts)?;

@@ -234,10 +234,10 @@ fn port_zero_ignored_with_config_serves_insecurely_needs_root() {
     let (report, _) = audit_json(&[]);
     let verdict = finding(&report, pid, "SG-303");
     assert_eq!(verdict["status"], "fail", "{verdict:#}");
-    assert!(verdict["message"]
-        .as_str()
-        .unwrap()
-        .contains("0.0.0.0:10251"));
+    assert!(
+        verdict["evidence"].to_string().contains("0.0.0.0:10251"),
+        "{verdict:#}"
+    );
     assert_eq!(status(&report, pid, "SG-301"), "fail");
 }
 
@@ -257,8 +257,167 @@ fn empty_legacy_bind_addresses_still_serve_insecurely_needs_root() {
     let (report, _) = audit_json(&[]);
     let verdict = finding(&report, pid, "SG-303");
     assert_eq!(verdict["status"], "fail", "{verdict:#}");
-    assert!(verdict["message"]
-        .as_str()
+    assert!(
+        verdict["evidence"]
+            .to_string()
+            .contains("is empty, so the default 0.0.0.0:10251 applies"),
+        "{verdict:#}"
+    );
+}
+
+/// Upstream defaults of 1.20: plain HTTP on *:10251 (with pprof) and HTTPS
+/// on *:10259, all in the scheduler's own network namespace.
+#[test]
+fn upstream_defaults_serve_pprof_on_the_insecure_port_needs_root() {
+    let Some(binary) = real_binary() else { return };
+    let f = fixture();
+    let scheduler = real(&binary, &[format!("--kubeconfig={}", f.kubeconfig)]);
+    let pid = scheduler.pid();
+    wait_until(Duration::from_secs(30), "the insecure port", || {
+        listening(pid, 10251)
+    });
+
+    let (report, _) = audit_json(&[]);
+    let insecure = finding(&report, pid, "SG-303");
+    assert_eq!(
+        (insecure["status"].as_str(), insecure["severity"].as_str()),
+        (Some("fail"), Some("critical"))
+    );
+    assert!(
+        insecure["message"].as_str().unwrap().contains("10251"),
+        "{insecure:#}"
+    );
+    let pprof = finding(&report, pid, "SG-501");
+    assert_eq!(pprof["status"], "fail", "{pprof:#}");
+    assert!(
+        pprof["message"]
+            .as_str()
+            .unwrap()
+            .contains(":10251/debug/pprof/ answered 200"),
+        "{pprof:#}"
+    );
+    assert_eq!(status(&report, pid, "SG-302"), "fail");
+}
+
+/// kubeadm's flags with a real API server behind the delegated
+/// authentication and authorization: only 127.0.0.1:10259 listens, and it
+/// refuses anonymous callers. (Without an API server the scheduler answers
+/// 500 instead: it cannot ask whether the caller may; SG-501 then says error.)
+#[test]
+fn kubeadm_flags_pass_the_live_checks_with_a_real_api_server_needs_root() {
+    let Some(cluster) = support::realk8s::RealCluster::start("kubeadm", "kubeadm", "") else {
+        return;
+    };
+    let pid = cluster.scheduler_pid();
+    wait_until(
+        Duration::from_secs(60),
+        "the real scheduler's secure port",
+        || listening(pid, 10259),
+    );
+
+    let (report, _) = audit_json(&[]);
+    assert_statuses(
+        &report,
+        pid,
+        &[
+            ("SG-302", "pass"),
+            ("SG-501", "pass"),
+            ("SG-502", "pass"),
+            ("SG-305", "pass"),
+        ],
+    );
+    let listeners = report["targets"]
+        .as_array()
         .unwrap()
-        .contains("0.0.0.0:10251"));
+        .iter()
+        .find(|t| t["pid"] == pid)
+        .unwrap()["listeners"]
+        .clone();
+    assert_eq!(listeners.as_array().unwrap().len(), 1, "{listeners:#}");
+    assert_eq!(listeners[0]["tls"], true);
+    // The API server of the same host is judged too (SG-701/702).
+    let apiserver = cluster.apiserver_pid();
+    assert_eq!(status(&report, apiserver, "SG-702"), "pass");
+}
+
+/// Without an API server, kubeadm's delegated authorization cannot decide:
+/// the scheduler answers 500, which is not a refusal.
+#[test]
+fn undecided_authorization_is_an_error_not_a_pass_needs_root() {
+    let Some(binary) = real_binary() else { return };
+    let f = fixture();
+    let k = &f.kubeconfig;
+    let args: Vec<String> = vec![
+        format!("--authentication-kubeconfig={k}"),
+        format!("--authorization-kubeconfig={k}"),
+        "--bind-address=127.0.0.1".into(),
+        format!("--kubeconfig={k}"),
+        "--port=0".into(),
+    ];
+    let scheduler = real(&binary, &args);
+    let pid = scheduler.pid();
+
+    let (report, _) = audit_json(&[]);
+    assert_eq!(status(&report, pid, "SG-302"), "pass");
+    let pprof = finding(&report, pid, "SG-501");
+    assert_eq!(pprof["status"], "error", "{pprof:#}");
+    assert!(
+        pprof["message"].as_str().unwrap().contains("500"),
+        "{pprof:#}"
+    );
+}
+
+/// --permit-port-sharing sets SO_REUSEPORT on the secure port: read live.
+#[test]
+fn permit_port_sharing_is_seen_on_the_socket_needs_root() {
+    let Some(binary) = real_binary() else { return };
+    let f = fixture();
+    let args: Vec<String> = vec![
+        format!("--kubeconfig={}", f.kubeconfig),
+        "--bind-address=127.0.0.1".into(),
+        "--port=0".into(),
+        "--permit-port-sharing".into(),
+    ];
+    let scheduler = real(&binary, &args);
+    let pid = scheduler.pid();
+
+    let (report, _) = audit_json(&[]);
+    let verdict = finding(&report, pid, "SG-305");
+    assert_eq!(verdict["status"], "fail", "{verdict:#}");
+    let listeners = report["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["pid"] == pid)
+        .unwrap()["listeners"]
+        .clone();
+    assert_eq!(listeners[0]["reuse_port"], true, "{listeners:#}");
+}
+
+/// /debug/* in the always-allow paths opens pprof on the secure port to
+/// anonymous callers.
+#[test]
+fn debug_paths_always_allowed_expose_pprof_over_https_needs_root() {
+    let Some(binary) = real_binary() else { return };
+    let f = fixture();
+    let args: Vec<String> = vec![
+        format!("--kubeconfig={}", f.kubeconfig),
+        "--bind-address=127.0.0.1".into(),
+        "--port=0".into(),
+        "--authorization-always-allow-paths=/healthz,/debug/*".into(),
+    ];
+    let scheduler = real(&binary, &args);
+    let pid = scheduler.pid();
+
+    let (report, _) = audit_json(&[]);
+    assert_eq!(status(&report, pid, "SG-105"), "fail");
+    let pprof = finding(&report, pid, "SG-501");
+    assert_eq!(pprof["status"], "fail", "{pprof:#}");
+    assert!(
+        pprof["message"]
+            .as_str()
+            .unwrap()
+            .contains("https://127.0.0.1:10259/debug/pprof/ answered 200"),
+        "{pprof:#}"
+    );
 }

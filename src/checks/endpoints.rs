@@ -6,16 +6,6 @@ use crate::checks::serving::is_loopback;
 use crate::checks::Verdict;
 use crate::facts::{HttpProbe, Live, Observed};
 
-/// The host part of a probe URL such as `https://[::1]:10259/configz`.
-fn url_host(url: &str) -> &str {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let authority = rest.split('/').next().unwrap_or(rest);
-    if let Some(v6) = authority.strip_prefix('[') {
-        return v6.split(']').next().unwrap_or(v6);
-    }
-    authority.rsplit_once(':').map_or(authority, |(h, _)| h)
-}
-
 fn url_path(url: &str) -> &str {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     rest.find('/').map_or("/", |i| &rest[i..])
@@ -89,8 +79,20 @@ fn refused(e: &Effective, paths: &[&str], what: &str) -> Vec<Verdict> {
         match &probe.status {
             Observed::Ok(code) => {
                 evidence.push(format!("GET {} -> {code}", probe.url));
-                if !matches!(code, 401 | 403 | 404) {
-                    open.push(format!("{} answered {code}", probe.url));
+                match *code {
+                    // Refused by authentication or authorization, or not
+                    // served at all.
+                    401 | 403 | 404 => {}
+                    // Served, redirected, or past authorization to a
+                    // handler that wants another method.
+                    200..=399 | 405 => open.push(format!("{} answered {code}", probe.url)),
+                    // A 5xx is the scheduler failing to decide (its
+                    // delegated authorization cannot reach the API server,
+                    // say): whether it would serve is unknown.
+                    _ => unknown.push(format!(
+                        "{} answered {code}, neither served nor refused",
+                        probe.url
+                    )),
                 }
             }
             Observed::Error(reason) => {
@@ -104,9 +106,9 @@ fn refused(e: &Effective, paths: &[&str], what: &str) -> Vec<Verdict> {
             "anonymous callers reach {what}: {}",
             open.join("; ")
         ))
-    } else if !unknown.is_empty() && unknown.len() == probes.len() {
+    } else if !unknown.is_empty() {
         Verdict::error(format!(
-            "no probe of {what} got an answer: {}",
+            "not every probe of {what} got a refusal: {}",
             unknown.join("; ")
         ))
     } else {
@@ -142,37 +144,62 @@ pub fn not_reachable_off_host(e: &Effective) -> Vec<Verdict> {
         Ok(l) => l,
         Err(v) => return vec![v],
     };
-    let off_host: Vec<&HttpProbe> = live
-        .probes
-        .iter()
-        .filter(|p| is_loopback(url_host(&p.url)) == Some(false) && url_path(&p.url) == "/healthz")
-        .collect();
-    if off_host.is_empty() {
-        return vec![Verdict::pass(
-            "no non-loopback address of the host reached the secure port",
-        )];
+    let port = e.flag("secure-port");
+    if port.value.as_deref() == Some("0") {
+        return vec![Verdict::skip("secure serving is off (--secure-port=0)").from(&port.origin)];
     }
-    let reached: Vec<&str> = off_host
+    if live.reach.is_empty() {
+        let off_host = live.addresses.iter().any(|a| is_loopback(a) == Some(false));
+        return vec![if off_host || live.addresses.is_empty() {
+            Verdict::error("no connection to the secure port was tried on a non-loopback address")
+        } else {
+            Verdict::pass("the scheduler's network namespace has only loopback addresses")
+        }];
+    }
+
+    let reached: Vec<String> = live
+        .reach
         .iter()
-        .filter(|p| p.status.ok().is_some())
-        .map(|p| p.url.as_str())
+        .filter(|r| r.accepted == Observed::Ok(true))
+        .map(|r| endpoint(&r.address, r.port))
         .collect();
-    let mut verdict = if reached.is_empty() {
-        Verdict::pass("the secure port refuses connections on the host's other addresses")
-    } else {
+    let failed = live
+        .reach
+        .iter()
+        .filter(|r| r.accepted.ok().is_none())
+        .count();
+    let mut verdict = if !reached.is_empty() {
         Verdict::fail(format!(
-            "the secure port answers off-host: {}",
+            "the secure port accepts connections on {}",
             reached.join(", ")
         ))
+    } else if failed > 0 {
+        Verdict::error(
+            "some connection attempts to the secure port neither connected nor were refused",
+        )
+    } else {
+        Verdict::pass("the secure port refuses connections on every non-loopback address")
     };
-    for p in off_host {
-        let answer = match &p.status {
-            Observed::Ok(code) => code.to_string(),
+    for r in &live.reach {
+        let answer = match &r.accepted {
+            Observed::Ok(true) => "accepted".to_string(),
+            Observed::Ok(false) => "refused".to_string(),
             Observed::Error(reason) => reason.clone(),
         };
-        verdict = verdict.with("probe", format!("GET {} -> {answer}", p.url));
+        verdict = verdict.with(
+            "probe",
+            format!("connect {} -> {answer}", endpoint(&r.address, r.port)),
+        );
     }
     vec![verdict]
+}
+
+fn endpoint(address: &str, port: u16) -> String {
+    if address.contains(':') {
+        format!("[{address}]:{port}")
+    } else {
+        format!("{address}:{port}")
+    }
 }
 
 #[cfg(test)]
@@ -180,22 +207,22 @@ mod tests {
     use super::*;
     use crate::checks::testing::*;
     use crate::checks::Status;
-    use crate::facts::{Listener, Target};
+    use crate::facts::{Listener, Reach, Target};
 
     fn probe(url: &str, status: Observed<u16>) -> HttpProbe {
         HttpProbe {
             url: url.into(),
             status,
             body_prefix: None,
+            tls: None,
         }
     }
 
     fn with_probes(probes: Vec<HttpProbe>) -> Target {
         let mut t = target("");
         t.live = Some(Live {
-            listeners: Vec::new(),
             probes,
-            errors: Vec::new(),
+            ..Live::default()
         });
         t
     }
@@ -205,9 +232,7 @@ mod tests {
     }
 
     #[test]
-    fn urls_split_into_host_and_path() {
-        assert_eq!(url_host("https://[::1]:10259/configz"), "::1");
-        assert_eq!(url_host("http://127.0.0.1:10251/metrics"), "127.0.0.1");
+    fn urls_give_their_path() {
         assert_eq!(
             url_path("https://127.0.0.1:10259/debug/pprof/"),
             "/debug/pprof/"
@@ -226,6 +251,32 @@ mod tests {
             Observed::Ok(403),
         )]);
         assert_eq!(status(pprof_refused, &closed), Status::Pass);
+    }
+
+    #[test]
+    fn server_errors_are_undecided_and_405_means_authorized() {
+        let undecided = with_probes(vec![probe(
+            "https://127.0.0.1:10259/debug/pprof/",
+            Observed::Ok(500),
+        )]);
+        assert_eq!(status(pprof_refused, &undecided), Status::Error);
+        let past_authz = with_probes(vec![probe(
+            "https://127.0.0.1:10259/debug/flags/v",
+            Observed::Ok(405),
+        )]);
+        assert_eq!(status(debug_refused, &past_authz), Status::Fail);
+    }
+
+    #[test]
+    fn one_unanswered_endpoint_is_enough_for_an_error() {
+        let mixed = with_probes(vec![
+            probe("https://127.0.0.1:10259/configz", Observed::Ok(403)),
+            probe(
+                "http://127.0.0.1:10251/configz",
+                Observed::Error("no answer within 2.0s".into()),
+            ),
+        ]);
+        assert_eq!(status(configz_refused, &mixed), Status::Error);
     }
 
     #[test]
@@ -261,21 +312,47 @@ mod tests {
             reuse_port: Some(false),
             sockopt_error: None,
             tls: Some(true),
+            shared_with: Vec::new(),
         });
         assert_eq!(status(listeners_loopback, &t), Status::Fail);
     }
 
+    fn with_reach(accepted: Observed<bool>) -> Target {
+        let mut t = target("");
+        let reach = vec![Reach {
+            address: "192.0.2.10".into(),
+            port: 10259,
+            accepted,
+        }];
+        t.live = Some(Live {
+            addresses: vec!["127.0.0.1".into(), "192.0.2.10".into()],
+            reach,
+            ..Live::default()
+        });
+        t
+    }
+
     #[test]
-    fn off_host_answer_fails() {
-        let t = with_probes(vec![probe(
-            "https://192.0.2.10:10259/healthz",
-            Observed::Ok(200),
-        )]);
-        assert_eq!(status(not_reachable_off_host, &t), Status::Fail);
-        let t = with_probes(vec![probe(
-            "https://192.0.2.10:10259/healthz",
-            Observed::Error("connection refused".into()),
-        )]);
+    fn secure_port_accepting_off_host_fails() {
+        assert_eq!(
+            status(not_reachable_off_host, &with_reach(Observed::Ok(true))),
+            Status::Fail
+        );
+        assert_eq!(
+            status(not_reachable_off_host, &with_reach(Observed::Ok(false))),
+            Status::Pass
+        );
+        let unknown = with_reach(Observed::Error("no answer within 2.0s".into()));
+        assert_eq!(status(not_reachable_off_host, &unknown), Status::Error);
+    }
+
+    #[test]
+    fn loopback_only_namespace_passes_off_host_check() {
+        let mut t = target("");
+        t.live = Some(Live {
+            addresses: vec!["127.0.0.1".into(), "::1".into()],
+            ..Live::default()
+        });
         assert_eq!(status(not_reachable_off_host, &t), Status::Pass);
     }
 }

@@ -166,6 +166,12 @@ impl Verdict {
         self.with(source, origin.to_string())
     }
 
+    /// Keeps another verdict's evidence (the flags behind a live verdict).
+    pub fn with_evidence_of(mut self, other: Verdict) -> Verdict {
+        self.evidence.extend(other.evidence);
+        self
+    }
+
     pub fn severity(mut self, severity: Severity) -> Verdict {
         self.severity = Some(severity);
         self

@@ -2,7 +2,7 @@
 //! SG-305).
 
 use crate::checks::effective::{serves, Effective};
-use crate::checks::Verdict;
+use crate::checks::{Status, Verdict};
 use crate::facts::{Listener, VersionSource};
 use std::net::IpAddr;
 
@@ -21,11 +21,7 @@ pub fn is_loopback(address: &str) -> Option<bool> {
 }
 
 fn listener_name(l: &Listener) -> String {
-    if l.address.contains(':') {
-        format!("[{}]:{} ({})", l.address, l.port, l.family)
-    } else {
-        format!("{}:{} ({})", l.address, l.port, l.family)
-    }
+    format!("{} ({})", l.endpoint(), l.family)
 }
 
 /// SG-301.
@@ -52,39 +48,60 @@ pub fn bind_address_loopback(e: &Effective) -> Vec<Verdict> {
 
 /// SG-303.
 pub fn no_insecure_port(e: &Effective) -> Vec<Verdict> {
+    // What the process serves rules over what its flags say; the flags'
+    // verdict stays as evidence of why.
+    let configured = configured_insecure_port(e);
     if let Some(live) = &e.target.live {
-        let plain: Vec<String> = live
+        let plain: Vec<&Listener> = live
             .listeners
             .iter()
             .filter(|l| l.tls == Some(false))
-            .map(listener_name)
             .collect();
         if !plain.is_empty() {
-            let mut verdict =
-                Verdict::fail(format!("plain-HTTP listener(s): {}", plain.join(", ")));
-            for name in plain {
-                verdict = verdict.with("socket", format!("{name} answered without TLS"));
+            let names: Vec<String> = plain.iter().map(|l| listener_name(l)).collect();
+            let mut verdict = Verdict::fail(format!(
+                "plain-HTTP listener(s) without authentication: {}",
+                names.join(", ")
+            ));
+            for name in names {
+                verdict = verdict.with("socket", format!("{name} answered plain HTTP"));
             }
-            return vec![verdict];
+            let explanation = format!("from the configuration: {}", configured.message);
+            return vec![verdict
+                .with("config", explanation)
+                .with_evidence_of(configured)];
+        }
+        let all_tls =
+            !live.listeners.is_empty() && live.listeners.iter().all(|l| l.tls == Some(true));
+        let known_without_port = e.target.version.detected.is_some_and(|v| v.at_least(24));
+        if all_tls && !known_without_port && configured.status != Status::Pass {
+            let names: Vec<String> = live.listeners.iter().map(listener_name).collect();
+            return vec![Verdict::pass("every listener of the process speaks TLS")
+                .with("socket", format!("TLS listeners: {}", names.join(", ")))
+                .with_evidence_of(configured)];
         }
     }
+    vec![configured]
+}
 
+/// SG-303 from the release and the flags (or config file) alone.
+fn configured_insecure_port(e: &Effective) -> Verdict {
     let version = &e.target.version;
     if version.source == VersionSource::Unknown {
-        return vec![release_unknown(e)];
+        return release_unknown(e);
     }
     let release = e.release;
     if release.at_least(24) {
-        return vec![Verdict::skip(format!(
+        return Verdict::skip(format!(
             "{release} has no legacy insecure port (removed in 1.24)"
-        ))];
+        ));
     }
     if release.at_least(23) {
-        return vec![Verdict::pass(format!(
+        return Verdict::pass(format!(
             "{release} no longer serves the legacy insecure port"
-        ))];
+        ));
     }
-    let verdict = match e.insecure_serving() {
+    match e.insecure_serving() {
         Err(reason) => Verdict::error(reason),
         Ok(settings) if !settings.iter().any(|s| serves(&s.value)) => {
             let verdict = Verdict::pass("the legacy insecure port is turned off");
@@ -104,8 +121,7 @@ pub fn no_insecure_port(e: &Effective) -> Vec<Verdict> {
             }
             note_ignored_port_flags(verdict, e)
         }
-    };
-    vec![verdict]
+    }
 }
 
 /// SG-303 when the release could not be read.
@@ -221,6 +237,17 @@ pub fn port_sharing_off(e: &Effective) -> Vec<Verdict> {
                 format!("{}: SO_REUSEPORT={}", listener_name(l), u8::from(reuse)),
             );
         }
+        if !l.shared_with.is_empty() {
+            verdict = verdict.with(
+                "socket",
+                format!(
+                    "{}: other sockets listen on the same address and port (inodes {:?}): a \
+                     SO_REUSEPORT group",
+                    listener_name(l),
+                    l.shared_with
+                ),
+            );
+        }
     }
     vec![verdict]
 }
@@ -250,6 +277,7 @@ mod tests {
                 .is_none()
                 .then(|| "permission denied".to_string()),
             tls,
+            shared_with: Vec::new(),
         }
     }
 

@@ -1,7 +1,8 @@
 //! TLS settings of the secure port (SG-401 to SG-403).
 
 use crate::checks::effective::Effective;
-use crate::checks::Verdict;
+use crate::checks::{Status, Verdict};
+use crate::facts::{Observed, TlsOffer};
 
 /// Go's `tls.InsecureCipherSuites()` (Go 1.22 and newer, which added the RSA
 /// key-exchange suites), plus the aliases Kubernetes accepts for them.
@@ -25,6 +26,51 @@ fn go_minor(text: &str) -> Option<(u16, u16)> {
     let rest = text.strip_prefix("go")?;
     let mut parts = rest.split(['.', 'r', 'b', '-', ' ']);
     Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+}
+
+/// Combines a verdict from the flags with what the listeners accepted when
+/// offered legacy versions (`versions`) or insecure suites alone: an
+/// accepted offer fails whatever the flags say; offers that were all
+/// refused settle a verdict the flags alone could only warn about.
+fn with_live_offers(verdict: Verdict, e: &Effective, versions: bool) -> Verdict {
+    let Some(live) = &e.target.live else {
+        return verdict;
+    };
+    let offers: Vec<(&str, &TlsOffer)> = live
+        .tls_scans
+        .iter()
+        .flat_map(|scan| scan.offers.iter().map(move |o| (scan.endpoint.as_str(), o)))
+        .filter(|(_, o)| o.suite.is_none() == versions)
+        .collect();
+    if offers.is_empty() {
+        return verdict;
+    }
+
+    let what = |o: &TlsOffer| o.suite.clone().unwrap_or_else(|| o.version.clone());
+    let accepted: Vec<String> = offers
+        .iter()
+        .filter(|(_, o)| o.accepted == Observed::Ok(true))
+        .map(|(endpoint, o)| format!("{} on {endpoint}", what(o)))
+        .collect();
+    let all_refused = offers
+        .iter()
+        .all(|(_, o)| o.accepted == Observed::Ok(false));
+    let mut verdict = if !accepted.is_empty() {
+        Verdict::fail(format!("the secure port accepted {}", accepted.join(", ")))
+            .with_evidence_of(verdict)
+    } else if verdict.status == Status::Warn && all_refused {
+        Verdict::pass("every insecure suite offered alone was refused by the secure port")
+            .with_evidence_of(verdict)
+    } else {
+        verdict
+    };
+    for (endpoint, o) in offers {
+        verdict = verdict.with(
+            "probe",
+            format!("{endpoint}: offered {} -> {}", what(o), o.answer),
+        );
+    }
+    verdict
 }
 
 /// SG-401.
@@ -59,7 +105,7 @@ pub fn no_insecure_suites(e: &Effective) -> Vec<Verdict> {
                 insecure.join(", ")
             ))
         };
-        return vec![verdict.from(&setting.origin)];
+        return vec![with_live_offers(verdict.from(&setting.origin), e, false)];
     }
 
     // No list: Go's defaults apply, and they depend on the Go release the
@@ -81,7 +127,7 @@ pub fn no_insecure_suites(e: &Effective) -> Vec<Verdict> {
              default suites cannot be judged",
         ),
     };
-    vec![verdict.from(&setting.origin)]
+    vec![with_live_offers(verdict.from(&setting.origin), e, false)]
 }
 
 /// SG-403.
@@ -107,7 +153,7 @@ pub fn min_version(e: &Effective) -> Vec<Verdict> {
             "--tls-min-version={other} is not a TLS version name"
         )),
     };
-    vec![verdict.from(&setting.origin)]
+    vec![with_live_offers(verdict.from(&setting.origin), e, true)]
 }
 
 #[cfg(test)]

@@ -6,9 +6,12 @@ pub mod buildinfo;
 pub mod files;
 pub mod identity;
 pub mod k3s;
+pub mod probes;
 pub mod procs;
+pub mod sockets;
 pub mod staticpod;
 pub mod system;
+pub mod tlsscan;
 
 use crate::facts::*;
 use crate::host::files::{Names, Root};
@@ -16,6 +19,7 @@ use crate::host::procs::{Found, Role};
 use crate::host::staticpod::Manifest;
 use crate::k8s::{argv, config, flags, version::Version};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// How to gather.
 #[derive(Clone, Debug)]
@@ -24,6 +28,26 @@ pub struct Options {
     pub host_root: PathBuf,
     /// The largest configuration file read.
     pub max_file_bytes: u64,
+    /// Live inspection (sockets and probes); `None` skips it.
+    pub live: Option<LiveOptions>,
+}
+
+/// Limits of live inspection.
+#[derive(Clone, Copy, Debug)]
+pub struct LiveOptions {
+    /// Each connection, handshake and answer.
+    pub per_probe: Duration,
+    /// All probes of the run together.
+    pub total: Duration,
+}
+
+impl Default for LiveOptions {
+    fn default() -> LiveOptions {
+        LiveOptions {
+            per_probe: Duration::from_secs(2),
+            total: Duration::from_secs(15),
+        }
+    }
 }
 
 impl Default for Options {
@@ -31,6 +55,7 @@ impl Default for Options {
         Options {
             host_root: PathBuf::from("/"),
             max_file_bytes: 4 << 20,
+            live: None,
         }
     }
 }
@@ -131,7 +156,92 @@ pub fn gather(options: &Options) -> Facts {
             Role::Kubelet { .. } => {}
         }
     }
+
+    if let Some(live) = options.live {
+        facts.live_inspection = true;
+        inspect_live(&proc_dir, &mut facts.targets, live);
+    }
     facts
+}
+
+/// Reads every target's listeners and probes them, all targets at once.
+fn inspect_live(proc_dir: &Path, targets: &mut [Target], options: LiveOptions) {
+    let limits = probes::Limits {
+        per_probe: options.per_probe,
+        deadline: Instant::now() + options.total,
+    };
+    let own_netns = std::fs::read_link("/proc/self/ns/net").ok();
+
+    let jobs: Vec<_> = targets
+        .iter()
+        .filter(|t| !t.argv.is_empty() && t.process.ok().is_some())
+        .map(|t| {
+            let dir = procs::pid_dir(proc_dir, t.pid);
+            let (pid, kind, args) = (t.pid, t.kind, t.args.clone());
+            let own_netns = own_netns.clone();
+            (
+                t.pid,
+                std::thread::spawn(move || live(&dir, pid, kind, &args, own_netns, limits)),
+            )
+        })
+        .collect();
+    for (pid, job) in jobs {
+        let live = job.join().unwrap_or_else(|_| Live {
+            errors: vec!["live inspection panicked".into()],
+            ..Live::default()
+        });
+        if let Some(target) = targets.iter_mut().find(|t| t.pid == pid) {
+            target.live = Some(live);
+        }
+    }
+}
+
+/// The secure port a scheduler's flags name (0 when secure serving is off).
+fn secure_port(args: &argv::ParsedArgs) -> u16 {
+    args.get("secure-port")
+        .and_then(|p| p.value.parse().ok())
+        .unwrap_or(10259)
+}
+
+fn live(
+    dir: &Path,
+    pid: u32,
+    kind: TargetKind,
+    args: &argv::ParsedArgs,
+    own_netns: Option<PathBuf>,
+    limits: probes::Limits,
+) -> Live {
+    let mut live = Live::default();
+    let mut listeners = match sockets::listeners(dir, pid) {
+        Ok(l) => l,
+        Err(e) => {
+            live.errors.push(e);
+            return live;
+        }
+    };
+    let port = secure_port(args);
+    // Limitation: k3s serves its API server, kubelet and more from the same
+    // process; only the scheduler's secure port is judged for it.
+    if kind == TargetKind::K3sEmbedded {
+        listeners.retain(|l| l.port == port);
+    }
+
+    let netns_path = dir.join("ns/net");
+    live.own_netns = std::fs::read_link(&netns_path).ok() != own_netns;
+    let netns = live.own_netns.then_some(netns_path);
+    let ports: Vec<u16> = Some(port).into_iter().filter(|p| *p != 0).collect();
+
+    let probed = probes::probe(netns, listeners.clone(), ports, limits);
+    for (listener, tls) in listeners.iter_mut().zip(&probed.tls) {
+        listener.tls = *tls;
+    }
+    live.addresses = probed.addresses;
+    live.listeners = listeners;
+    live.probes = probed.probes;
+    live.reach = probed.reach;
+    live.tls_scans = probed.tls_scans;
+    live.errors.extend(probed.errors);
+    live
 }
 
 struct Context<'a> {

@@ -5,7 +5,7 @@
 //! fields may be added within v1; a field never changes meaning.
 
 use crate::checks::Finding;
-use crate::facts::{Container, StaticPod, Target};
+use crate::facts::{Container, Listener, StaticPod, Target};
 use crate::report::{Audit, Summary};
 use serde::{Deserialize, Serialize};
 
@@ -56,6 +56,9 @@ pub struct TargetSummary {
     pub container: Option<Container>,
     pub static_pod: Option<StaticPod>,
     pub config_file: Option<String>,
+    /// Listening sockets, when live inspection ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listeners: Option<Vec<Listener>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
 }
@@ -81,6 +84,7 @@ impl TargetSummary {
             container: process.and_then(|p| p.container.clone()),
             static_pod: t.static_pod.clone(),
             config_file: t.config.as_ref().map(|c| c.path.clone()),
+            listeners: t.live.as_ref().map(|l| l.listeners.clone()),
             errors: t.errors.clone(),
         }
     }
