@@ -421,3 +421,64 @@ fn debug_paths_always_allowed_expose_pprof_over_https_needs_root() {
         "{pprof:#}"
     );
 }
+
+/// The handshake offers of the live TLS scan against Go 1.19's TLS stack:
+/// TLS 1.0 allowed by flag, and Go's default suites (3DES and RSA key
+/// exchange still accepted by that Go release).
+#[test]
+fn legacy_tls_offers_are_seen_on_the_secure_port_needs_root() {
+    let Some(binary) = real_binary() else { return };
+    let f = fixture();
+    let args: Vec<String> = vec![
+        format!("--kubeconfig={}", f.kubeconfig),
+        "--bind-address=127.0.0.1".into(),
+        "--port=0".into(),
+        "--tls-min-version=VersionTLS10".into(),
+    ];
+    let scheduler = real(&binary, &args);
+    let pid = scheduler.pid();
+
+    let (report, _) = audit_json(&[]);
+    let versions = finding(&report, pid, "SG-403");
+    assert_eq!(versions["status"], "fail", "{versions:#}");
+    assert!(
+        versions["message"].as_str().unwrap().contains("TLS1.0"),
+        "{versions:#}"
+    );
+    let suites = finding(&report, pid, "SG-402");
+    assert_eq!(suites["status"], "fail", "{suites:#}");
+    assert!(
+        suites["message"]
+            .as_str()
+            .unwrap()
+            .contains("TLS_RSA_WITH_3DES_EDE_CBC_SHA"),
+        "{suites:#}"
+    );
+}
+
+/// A hardened TLS configuration refuses every legacy offer.
+#[test]
+fn explicit_modern_suites_refuse_every_legacy_offer_needs_root() {
+    let Some(binary) = real_binary() else { return };
+    let f = fixture();
+    let args: Vec<String> = vec![
+        format!("--kubeconfig={}", f.kubeconfig),
+        "--bind-address=127.0.0.1".into(),
+        "--port=0".into(),
+        "--tls-cipher-suites=TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384".into(),
+    ];
+    let scheduler = real(&binary, &args);
+    let pid = scheduler.pid();
+
+    let (report, _) = audit_json(&[]);
+    assert_statuses(
+        &report,
+        pid,
+        &[("SG-401", "pass"), ("SG-402", "pass"), ("SG-403", "pass")],
+    );
+    let evidence = finding(&report, pid, "SG-402")["evidence"].to_string();
+    assert!(
+        evidence.contains("offered TLS_RSA_WITH_3DES_EDE_CBC_SHA -> alert"),
+        "{evidence}"
+    );
+}

@@ -366,3 +366,130 @@ pub fn certificate_names(certificate: &[u8]) -> Option<(String, String)> {
     }
     Some((name(subject)?, name(issuer)?))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    /// A stream that yields canned bytes and swallows what is written.
+    struct Canned(Cursor<Vec<u8>>);
+
+    impl Read for Canned {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.0.read(buf)
+        }
+    }
+
+    impl Write for Canned {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn answer(bytes: &[u8]) -> io::Result<HelloAnswer> {
+        offer(&mut Canned(Cursor::new(bytes.to_vec())), TLS12, &[0x000a], None)
+    }
+
+    fn server_hello_record(version: u16, suite: u16) -> Vec<u8> {
+        let mut body = vec![2, 0, 0, 38];
+        body.extend_from_slice(&version.to_be_bytes());
+        body.extend_from_slice(&[7; 32]);
+        body.push(0); // empty session id
+        body.extend_from_slice(&suite.to_be_bytes());
+        body.push(0);
+        let mut record = vec![22, 3, 3];
+        record.extend_from_slice(&(body.len() as u16).to_be_bytes());
+        record.extend_from_slice(&body);
+        record
+    }
+
+    #[test]
+    fn client_hello_lengths_are_consistent_and_carry_the_scsv() {
+        let hello = client_hello(TLS11, &[0x002f, 0xc013], Some("localhost"));
+        assert_eq!(hello[0], 22);
+        let record_len = usize::from(u16::from_be_bytes([hello[3], hello[4]]));
+        assert_eq!(record_len, hello.len() - 5);
+        let handshake_len = (usize::from(hello[6]) << 16) | (usize::from(hello[7]) << 8) | usize::from(hello[8]);
+        assert_eq!(handshake_len, record_len - 4);
+        assert_eq!(&hello[9..11], &TLS11.to_be_bytes());
+        let suites_len = usize::from(u16::from_be_bytes([hello[44], hello[45]]));
+        assert_eq!(suites_len, 6);
+        assert_eq!(&hello[46..52], &[0x00, 0x2f, 0xc0, 0x13, 0x00, 0xff]);
+        assert!(hello.windows(9).any(|w| w == b"localhost"));
+    }
+
+    #[test]
+    fn no_server_name_for_ip_addresses() {
+        let hello = client_hello(TLS12, &[0x002f], Some("127.0.0.1"));
+        assert!(!hello.windows(9).any(|w| w == b"127.0.0.1"));
+    }
+
+    #[test]
+    fn server_hello_gives_version_and_suite() {
+        let bytes = server_hello_record(TLS12, 0x000a);
+        assert_eq!(answer(&bytes).unwrap(), HelloAnswer::Accepted { version: TLS12, suite: 0x000a });
+    }
+
+    #[test]
+    fn server_hello_split_across_records_is_reassembled() {
+        let whole = server_hello_record(TLS10, 0xc013);
+        let body = &whole[5..];
+        let mut split = vec![22, 3, 1, 0, 20];
+        split.extend_from_slice(&body[..20]);
+        split.extend_from_slice(&[22, 3, 1]);
+        split.extend_from_slice(&((body.len() - 20) as u16).to_be_bytes());
+        split.extend_from_slice(&body[20..]);
+        assert_eq!(answer(&split).unwrap(), HelloAnswer::Accepted { version: TLS10, suite: 0xc013 });
+    }
+
+    #[test]
+    fn alerts_plain_http_and_silence_are_told_apart() {
+        assert_eq!(answer(&[21, 3, 3, 0, 2, 2, 40]).unwrap(), HelloAnswer::Alert { level: 2, description: 40 });
+        assert_eq!(answer(b"HTTP/1.1 400 Bad Request\r\n\r\n").unwrap(), HelloAnswer::NotTls);
+        assert_eq!(answer(b"").unwrap(), HelloAnswer::Closed);
+        assert_eq!(answer(&[22, 3, 3, 0]).unwrap(), HelloAnswer::Closed);
+    }
+
+    #[test]
+    fn hostile_answers_never_panic() {
+        let mut seed: u64 = 0x1234_5678;
+        for round in 0..5000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = (seed % 80) as usize;
+            let mut bytes: Vec<u8> = (0..len).map(|i| (seed >> (i % 56)) as u8).collect();
+            if round % 2 == 0 && bytes.len() > 3 {
+                bytes[0] = 22;
+                bytes[1] = 3;
+            }
+            let _ = answer(&bytes);
+            let _ = certificate_names(&bytes);
+        }
+        let huge = [22, 3, 3, 0xff, 0xff];
+        assert!(answer(&huge).is_ok());
+    }
+
+    #[test]
+    fn certificate_names_of_a_real_certificate() {
+        use rustls::pki_types::pem::PemObject;
+        let pem = include_bytes!("../../tests/support/test-server.crt");
+        let cert = rustls::pki_types::CertificateDer::from_pem_slice(pem).unwrap();
+        let (subject, issuer) = certificate_names(cert.as_ref()).unwrap();
+        assert_eq!(subject, "CN=localhost,O=schedguard-test");
+        assert_eq!(issuer, subject, "self-signed");
+        assert_eq!(certificate_names(&[0x30, 0x03, 0x02, 0x01]), None);
+    }
+
+    #[test]
+    fn suite_names_round_trip() {
+        for id in INSECURE_SUITES.iter().chain(LEGACY_VERSION_SUITES) {
+            let name = suite_name(*id).expect("every probed suite has a name");
+            assert_eq!(suite_id(name), Some(*id));
+        }
+    }
+}
