@@ -8,6 +8,7 @@ mod support;
 
 use serde_json::Value;
 use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 use std::time::{Duration, Instant};
 use support::server::{inherit, listen, serve, Behaviour, NetNs, Spec};
@@ -252,4 +253,63 @@ fn no_network_skips_live_checks() {
     let (report, _) = audit_json(&["--no-network"]);
     assert_eq!(status(&report, target.pid(), "SG-302"), "skip");
     assert_eq!(status(&report, target.pid(), "SG-501"), "skip");
+}
+
+/// Without privileges every live and file check says `error` with the
+/// remedy; none passes on what it could not read.
+#[test]
+fn unprivileged_audit_reports_errors_with_remedies_needs_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("sched.yaml");
+    write(
+        &config,
+        "apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\n",
+        0o600,
+    );
+    let socket = listen(Spec::new("127.0.0.1:0"));
+    let mut command = Command::new(install_fake(dir.path()));
+    command.arg(format!("--config={}", config.display()));
+    inherit(&mut command, &[&socket]);
+    let target = start(command, "kube-scheduler");
+
+    // A copy of schedguard that the unprivileged user can run wherever the
+    // checkout lives.
+    let public = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(public.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let binary = public.path().join("schedguard");
+    // A hard link when possible: a copy being written while another test
+    // forks could make its exec fail (ETXTBSY).
+    if std::fs::hard_link(env!("CARGO_BIN_EXE_schedguard"), &binary).is_err() {
+        std::fs::copy(env!("CARGO_BIN_EXE_schedguard"), &binary).unwrap();
+    }
+    let output = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&binary)
+        .args(["audit", "--format", "json", "--probe-timeout", "1s"])
+        .output()
+        .expect("setpriv runs");
+    let report: Value = serde_json::from_slice(&output.stdout).expect("a JSON report");
+    assert_eq!(output.status.code(), Some(2));
+
+    let sockets = finding(&report, target.pid(), "SG-305");
+    assert_eq!(sockets["status"], "error", "{sockets:#}");
+    assert!(
+        sockets["message"]
+            .as_str()
+            .unwrap()
+            .contains("CAP_SYS_PTRACE"),
+        "{sockets:#}"
+    );
+    let profiling = finding(&report, target.pid(), "SG-201");
+    assert_eq!(profiling["status"], "error", "{profiling:#}");
+    assert!(
+        profiling["message"]
+            .as_str()
+            .unwrap()
+            .contains("Permission denied"),
+        "{profiling:#}"
+    );
+    for check in ["SG-302", "SG-501", "SG-504", "SG-605"] {
+        assert_eq!(status(&report, target.pid(), check), "error", "{check}");
+    }
 }

@@ -67,9 +67,12 @@ fn refused(e: &Effective, paths: &[&str], what: &str) -> Vec<Verdict> {
         .filter(|p| paths.contains(&url_path(&p.url)))
         .collect();
     if probes.is_empty() {
-        return vec![Verdict::error(format!(
-            "{what} was not probed: no listener answered HTTP"
-        ))];
+        let reason = match live.errors.first() {
+            Some(reason) => reason.clone(),
+            None if live.listeners.is_empty() => "the process holds no listening socket".into(),
+            None => "no listener was probed".into(),
+        };
+        return vec![Verdict::error(format!("{what} was not probed: {reason}"))];
     }
 
     let mut open = Vec::new();
@@ -151,7 +154,12 @@ pub fn not_reachable_off_host(e: &Effective) -> Vec<Verdict> {
     if live.reach.is_empty() {
         let off_host = live.addresses.iter().any(|a| is_loopback(a) == Some(false));
         return vec![if off_host || live.addresses.is_empty() {
-            Verdict::error("no connection to the secure port was tried on a non-loopback address")
+            Verdict::error(match live.errors.first() {
+                Some(reason) => format!("the secure port could not be tried off-host: {reason}"),
+                None => {
+                    "no connection to the secure port was tried on a non-loopback address".into()
+                }
+            })
         } else {
             Verdict::pass("the scheduler's network namespace has only loopback addresses")
         }];

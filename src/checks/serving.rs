@@ -206,6 +206,14 @@ pub fn port_sharing_off(e: &Effective) -> Vec<Verdict> {
         )
         .from(&flag.origin)];
     };
+    if live.listeners.is_empty() {
+        if let Some(reason) = live.errors.first() {
+            return vec![Verdict::error(format!(
+                "--permit-port-sharing is off, but the listening sockets could not be read: {reason}"
+            ))
+            .from(&flag.origin)];
+        }
+    }
 
     let shared: Vec<&Listener> = live
         .listeners

@@ -325,11 +325,23 @@ impl Context<'_> {
             if let Some(path) = client_kubeconfig {
                 files.push(self.file_use(root, "clientConnection.kubeconfig", &path));
             }
-        } else if let Some(c) = args.get("config") {
-            config_file = Some(ConfigFile {
+        } else if let Err(e) = &root {
+            // Nothing inside the process's root can be seen: every file it
+            // names gets the reason.
+            let reason = e.to_string();
+            config_file = args.get("config").map(|c| ConfigFile {
                 path: c.value.clone(),
-                parsed: Observed::Error("the process's root could not be opened".into()),
+                parsed: Observed::Error(reason.clone()),
             });
+            for flag in FILE_FLAGS {
+                if let Some(value) = args.get(flag).filter(|v| !v.value.is_empty()) {
+                    files.push(FileUse {
+                        role: format!("--{flag}"),
+                        path: value.value.clone(),
+                        stat: Observed::Error(reason.clone()),
+                    });
+                }
+            }
         }
         if let (Some(pod), Some(host)) = (&static_pod, self.host_root) {
             files.push(self.file_use(host, "static pod manifest", &pod.manifest));

@@ -391,7 +391,12 @@ mod tests {
     }
 
     fn answer(bytes: &[u8]) -> io::Result<HelloAnswer> {
-        offer(&mut Canned(Cursor::new(bytes.to_vec())), TLS12, &[0x000a], None)
+        offer(
+            &mut Canned(Cursor::new(bytes.to_vec())),
+            TLS12,
+            &[0x000a],
+            None,
+        )
     }
 
     fn server_hello_record(version: u16, suite: u16) -> Vec<u8> {
@@ -413,7 +418,8 @@ mod tests {
         assert_eq!(hello[0], 22);
         let record_len = usize::from(u16::from_be_bytes([hello[3], hello[4]]));
         assert_eq!(record_len, hello.len() - 5);
-        let handshake_len = (usize::from(hello[6]) << 16) | (usize::from(hello[7]) << 8) | usize::from(hello[8]);
+        let handshake_len =
+            (usize::from(hello[6]) << 16) | (usize::from(hello[7]) << 8) | usize::from(hello[8]);
         assert_eq!(handshake_len, record_len - 4);
         assert_eq!(&hello[9..11], &TLS11.to_be_bytes());
         let suites_len = usize::from(u16::from_be_bytes([hello[44], hello[45]]));
@@ -431,7 +437,13 @@ mod tests {
     #[test]
     fn server_hello_gives_version_and_suite() {
         let bytes = server_hello_record(TLS12, 0x000a);
-        assert_eq!(answer(&bytes).unwrap(), HelloAnswer::Accepted { version: TLS12, suite: 0x000a });
+        assert_eq!(
+            answer(&bytes).unwrap(),
+            HelloAnswer::Accepted {
+                version: TLS12,
+                suite: 0x000a
+            }
+        );
     }
 
     #[test]
@@ -443,13 +455,28 @@ mod tests {
         split.extend_from_slice(&[22, 3, 1]);
         split.extend_from_slice(&((body.len() - 20) as u16).to_be_bytes());
         split.extend_from_slice(&body[20..]);
-        assert_eq!(answer(&split).unwrap(), HelloAnswer::Accepted { version: TLS10, suite: 0xc013 });
+        assert_eq!(
+            answer(&split).unwrap(),
+            HelloAnswer::Accepted {
+                version: TLS10,
+                suite: 0xc013
+            }
+        );
     }
 
     #[test]
     fn alerts_plain_http_and_silence_are_told_apart() {
-        assert_eq!(answer(&[21, 3, 3, 0, 2, 2, 40]).unwrap(), HelloAnswer::Alert { level: 2, description: 40 });
-        assert_eq!(answer(b"HTTP/1.1 400 Bad Request\r\n\r\n").unwrap(), HelloAnswer::NotTls);
+        assert_eq!(
+            answer(&[21, 3, 3, 0, 2, 2, 40]).unwrap(),
+            HelloAnswer::Alert {
+                level: 2,
+                description: 40
+            }
+        );
+        assert_eq!(
+            answer(b"HTTP/1.1 400 Bad Request\r\n\r\n").unwrap(),
+            HelloAnswer::NotTls
+        );
         assert_eq!(answer(b"").unwrap(), HelloAnswer::Closed);
         assert_eq!(answer(&[22, 3, 3, 0]).unwrap(), HelloAnswer::Closed);
     }
