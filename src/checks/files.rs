@@ -174,17 +174,21 @@ pub fn serving_certificate(e: &Effective) -> Vec<Verdict> {
         .flag("tls-private-key-file")
         .value
         .filter(|p| !p.is_empty());
-    match (cert, key) {
+    let verdict = match (cert, key) {
         (Some(cert), Some(key)) => {
             let uses = vec![("--tls-private-key-file".to_string(), key)];
             let verdict = judge(e.target, &uses, Rule::Private, "the serving key");
-            vec![verdict.with("argv", format!("--tls-cert-file={cert}"))]
+            verdict.with("argv", format!("--tls-cert-file={cert}"))
         }
-        _ => vec![Verdict::fail(
+        _ => Verdict::fail(
             "--tls-cert-file and --tls-private-key-file are not both set: the scheduler serves a \
              self-signed certificate generated at start",
-        )],
-    }
+        ),
+    };
+    vec![match crate::checks::tls::served_session(e) {
+        Some(session) => verdict.with("probe", session),
+        None => verdict,
+    }]
 }
 
 /// SG-605.

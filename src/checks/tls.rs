@@ -73,6 +73,23 @@ fn with_live_offers(verdict: Verdict, e: &Effective, versions: bool) -> Verdict 
     verdict
 }
 
+/// The TLS session a probe of the secure port negotiated, in words: the
+/// certificate the scheduler really serves.
+pub fn served_session(e: &Effective) -> Option<String> {
+    let live = e.target.live.as_ref()?;
+    let (url, session) = live
+        .probes
+        .iter()
+        .find_map(|p| Some((&p.url, p.tls.as_ref()?)))?;
+    Some(format!(
+        "{url}: {} {}, certificate {} issued by {}",
+        session.version,
+        session.cipher_suite,
+        session.subject.as_deref().unwrap_or("(unreadable)"),
+        session.issuer.as_deref().unwrap_or("(unreadable)")
+    ))
+}
+
 /// SG-401.
 pub fn cipher_suites_explicit(e: &Effective) -> Vec<Verdict> {
     let setting = e.flag_list("tls-cipher-suites");
@@ -153,7 +170,11 @@ pub fn min_version(e: &Effective) -> Vec<Verdict> {
             "--tls-min-version={other} is not a TLS version name"
         )),
     };
-    vec![with_live_offers(verdict.from(&setting.origin), e, true)]
+    let verdict = with_live_offers(verdict.from(&setting.origin), e, true);
+    vec![match served_session(e) {
+        Some(session) => verdict.with("probe", session),
+        None => verdict,
+    }]
 }
 
 #[cfg(test)]
