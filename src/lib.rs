@@ -7,6 +7,7 @@
 //! holds what schedguard knows about Kubernetes itself: flags, defaults,
 //! configuration versions and plugins.
 
+pub mod agent;
 pub mod checks;
 pub mod facts;
 pub mod host;

@@ -51,6 +51,8 @@ enum Command {
         /// A check ID such as SG-201.
         id: String,
     },
+    /// Audit on a schedule and deliver every report upstream (a service).
+    Agent(Box<schedguard::agent::config::AgentArgs>),
 }
 
 #[derive(clap::Args)]
@@ -79,39 +81,11 @@ struct AuditArgs {
     #[arg(long)]
     no_network: bool,
     /// Time limit of each probe (connect, handshake, answer): 2s, 500ms, 1m.
-    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = schedguard::time::parse_duration)]
     probe_timeout: Duration,
     /// Time limit of all probes of the run together.
-    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = schedguard::time::parse_duration)]
     probe_total: Duration,
-}
-
-/// Parses `2s`, `500ms`, `1m` or a number of seconds.
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit() && c != '.') {
-        Some(i) => text.split_at(i),
-        None => (text, "s"),
-    };
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration such as 2s or 500ms"))?;
-    let seconds = match unit {
-        "ms" => value / 1000.0,
-        "s" => value,
-        "m" => value * 60.0,
-        _ => {
-            return Err(format!(
-                "unknown unit {unit:?} in {text:?} (use ms, s or m)"
-            ))
-        }
-    };
-    if !(seconds > 0.0 && seconds <= 3600.0) {
-        return Err(format!(
-            "{text:?} is out of range (more than 0, at most 1h)"
-        ));
-    }
-    Ok(Duration::from_secs_f64(seconds))
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -178,6 +152,16 @@ fn run(cli: Cli) -> Result<u8> {
             Ok(exit::OK)
         }
         Command::Explain { id } => explain(&id),
+        Command::Agent(args) => {
+            init_logging();
+            match schedguard::agent::run(*args) {
+                Ok(()) => Ok(exit::OK),
+                Err(e) => {
+                    tracing::error!("{e}");
+                    Ok(exit::INCOMPLETE)
+                }
+            }
+        }
     }
 }
 
@@ -225,6 +209,29 @@ fn audit(args: AuditArgs) -> Result<u8> {
     stdout.flush()?;
 
     Ok(exit_code(&facts, &findings, args.fail_on.severity()))
+}
+
+/// Logs for operators on stderr: plain lines without colour or time stamps
+/// under systemd (journald adds them), `RUST_LOG` or `SCHEDGUARD_LOG`
+/// chooses the level (info by default).
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = std::env::var("SCHEDGUARD_LOG")
+        .ok()
+        .and_then(|f| EnvFilter::try_new(f).ok())
+        .or_else(|| EnvFilter::try_from_default_env().ok())
+        .unwrap_or_else(|| EnvFilter::new("info"));
+    let journal = std::env::var_os("JOURNAL_STREAM").is_some();
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(!journal && std::io::stderr().is_terminal());
+    if journal {
+        builder.without_time().init();
+    } else {
+        builder.init();
+    }
 }
 
 fn exit_code(facts: &Facts, findings: &[Finding], fail_on: Severity) -> u8 {
