@@ -18,6 +18,7 @@ use config::{AgentArgs, Config};
 use metrics::State;
 use notify::Notifier;
 use spool::Spool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::signal::unix::{signal, SignalKind};
@@ -73,6 +74,9 @@ struct Shared {
     spool: Arc<Mutex<Spool>>,
     uploader: Arc<RwLock<Option<Arc<Uploader>>>>,
     wake: Arc<Notify>,
+    /// Set with a wake that must not wait for a pending backoff (a reload
+    /// that may have fixed the credentials).
+    urgent: Arc<AtomicBool>,
 }
 
 async fn serve(
@@ -87,6 +91,7 @@ async fn serve(
         spool: Arc::new(Mutex::new(spool)),
         uploader: Arc::new(RwLock::new(uploader)),
         wake: Arc::new(Notify::new()),
+        urgent: Arc::new(AtomicBool::new(false)),
     };
 
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -112,6 +117,7 @@ async fn serve(
         shared.uploader.clone(),
         shared.state.clone(),
         shared.wake.clone(),
+        shared.urgent.clone(),
     ));
     refresh_spool_gauges(&shared);
     shared.wake.notify_one(); // deliver what an earlier run left spooled
@@ -205,6 +211,7 @@ fn reload(args: &AgentArgs, current: Config, shared: &Shared) -> Config {
     if let Ok(mut slot) = shared.uploader.write() {
         *slot = uploader;
     }
+    shared.urgent.store(true, Ordering::SeqCst);
     shared.wake.notify_one();
     tracing::info!("configuration reloaded");
     Config {
@@ -316,16 +323,26 @@ async fn deliver(
     uploader: Arc<RwLock<Option<Arc<Uploader>>>>,
     state: Arc<Mutex<State>>,
     wake: Arc<Notify>,
+    urgent: Arc<AtomicBool>,
 ) {
     let mut backoff = Duration::from_secs(1);
     let mut retry_at: Option<Instant> = None;
     loop {
+        // New reports wake the loop, but during a backoff they wait for it
+        // (they are spooled); only an urgent wake cuts it short.
         match retry_at {
             Some(at) => tokio::select! {
-                _ = wake.notified() => {}
+                _ = wake.notified() => {
+                    if !urgent.swap(false, Ordering::SeqCst) {
+                        continue;
+                    }
+                }
                 _ = tokio::time::sleep_until(at) => {}
             },
-            None => wake.notified().await,
+            None => {
+                wake.notified().await;
+                urgent.store(false, Ordering::SeqCst);
+            }
         }
         retry_at = None;
         let Some(client) = uploader.read().ok().and_then(|u| u.clone()) else {

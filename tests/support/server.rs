@@ -146,7 +146,7 @@ pub fn serve(listener: &TcpListener, behaviour: Behaviour) -> Server {
     server
 }
 
-fn server_config() -> Arc<rustls::ServerConfig> {
+pub fn server_config() -> Arc<rustls::ServerConfig> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support");
     let certs: Vec<CertificateDer<'static>> =
         CertificateDer::pem_file_iter(dir.join("test-server.crt"))
