@@ -1,0 +1,237 @@
+//! The systemd units in systemd/: `systemd-analyze verify` accepts them,
+//! the services' exposure scores stay at 2.0 or lower, and the privileges
+//! the agent's unit grants (a non-root user, two ambient capabilities,
+//! hidepid=invisible /proc, no new privileges) are enough for an audit as
+//! complete as root's.
+
+mod support;
+
+use serde_json::Value;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use support::server::{inherit, listen, serve, Behaviour, Spec};
+use support::*;
+
+fn units_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("systemd")
+}
+
+/// Every unit file in systemd/.
+fn units() -> Vec<PathBuf> {
+    let mut units: Vec<PathBuf> = std::fs::read_dir(units_dir())
+        .expect("systemd/ is readable")
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            matches!(
+                p.extension().and_then(|e| e.to_str()),
+                Some("service" | "timer" | "socket")
+            )
+        })
+        .collect();
+    units.sort();
+    assert!(units.len() >= 3, "the agent, audit and timer units exist");
+    units
+}
+
+/// `systemd-analyze`, from Debian's systemd package (.ci/run installs it).
+fn systemd_analyze() -> Command {
+    Command::new("systemd-analyze")
+}
+
+/// The values of every `Key=` line of a unit file, in order.
+fn settings(unit: &Path, key: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(unit).unwrap();
+    let prefix = format!("{key}=");
+    text.lines()
+        .filter_map(|line| line.trim().strip_prefix(&prefix))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn every_unit_passes_systemd_analyze_verify() {
+    // verify wants ExecStart's binary to exist: point it at the one built.
+    let dir = tempfile::tempdir().unwrap();
+    let mut copies = Vec::new();
+    for unit in units() {
+        let text = std::fs::read_to_string(&unit).unwrap();
+        let text = text.replace("/usr/bin/schedguard", env!("CARGO_BIN_EXE_schedguard"));
+        let copy = dir.path().join(unit.file_name().unwrap());
+        std::fs::write(&copy, text).unwrap();
+        copies.push(copy);
+    }
+
+    // --man=no: the man page is checked where the package installs it.
+    let output = systemd_analyze()
+        .args(["verify", "--man=no"])
+        .args(&copies)
+        .output()
+        .expect("systemd-analyze runs (package systemd)");
+    assert!(
+        output.status.success() && output.stderr.is_empty(),
+        "systemd-analyze verify: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The overall exposure level that `systemd-analyze security` prints last.
+fn exposure(unit: &Path) -> f64 {
+    let output = systemd_analyze()
+        .args(["security", "--offline=yes", "--no-pager"])
+        .arg(unit)
+        .output()
+        .expect("systemd-analyze runs (package systemd)");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.contains("Overall exposure level"))
+        .unwrap_or_else(|| panic!("no overall exposure in: {text}"));
+    line.split(": ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|score| score.parse().ok())
+        .unwrap_or_else(|| panic!("no score in {line:?}"))
+}
+
+#[test]
+fn agent_and_audit_services_expose_at_most_2_0() {
+    for name in ["schedguard-agent.service", "schedguard-audit.service"] {
+        let score = exposure(&units_dir().join(name));
+        assert!(score <= 2.0, "{name} scores {score}, above 2.0");
+    }
+}
+
+#[test]
+fn agent_unit_grants_only_ptrace_and_dac_read_search() {
+    let unit = units_dir().join("schedguard-agent.service");
+    for key in ["CapabilityBoundingSet", "AmbientCapabilities"] {
+        assert_eq!(
+            settings(&unit, key),
+            ["CAP_SYS_PTRACE CAP_DAC_READ_SEARCH"],
+            "{key}"
+        );
+    }
+    assert_eq!(settings(&unit, "DynamicUser"), ["yes"]);
+    assert_eq!(settings(&unit, "NoNewPrivileges"), ["yes"]);
+    assert_eq!(settings(&unit, "ProtectProc"), ["invisible"]);
+    assert_eq!(settings(&unit, "StateDirectory"), ["schedguard"]);
+    assert_eq!(settings(&unit, "Type"), ["notify"]);
+}
+
+/// `setpriv` capability names ("+sys_ptrace,+dac_read_search") for a unit's
+/// `AmbientCapabilities=`.
+fn setpriv_caps(unit: &Path) -> String {
+    settings(unit, "AmbientCapabilities")
+        .iter()
+        .flat_map(|v| v.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+        .map(|cap| format!("+{}", cap.trim_start_matches("CAP_").to_ascii_lowercase()))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// A root-owned scheduler whose files only root may read (a 0700 folder,
+/// 0600 files), serving HTTPS on loopback: what the agent meets on a
+/// kubeadm host.
+fn private_scheduler(dir: &Path) -> (Running, std::net::TcpListener, support::server::Server) {
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let kubeconfig = dir.join("scheduler.conf");
+    write(&kubeconfig, KUBECONFIG, 0o600);
+    let config = dir.join("scheduler.yaml");
+    write(
+        &config,
+        &format!(
+            "apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\nenableProfiling: false\nclientConnection:\n  kubeconfig: {}\n",
+            kubeconfig.display()
+        ),
+        0o600,
+    );
+    let socket = listen(Spec::new("127.0.0.1:0"));
+    let server = serve(&socket, Behaviour::Https { open_pprof: false });
+    let mut command = Command::new(install_fake(dir));
+    command.arg(format!("--config={}", config.display()));
+    command.arg(format!(
+        "--authentication-kubeconfig={}",
+        kubeconfig.display()
+    ));
+    command.arg(format!(
+        "--authorization-kubeconfig={}",
+        kubeconfig.display()
+    ));
+    command.arg("--bind-address=127.0.0.1");
+    inherit(&mut command, &[&socket]);
+    (start(command, "kube-scheduler"), socket, server)
+}
+
+/// The statuses of a target's findings, by check.
+fn statuses(report: &Value, pid: u32) -> Vec<(String, String)> {
+    let mut all: Vec<(String, String)> = findings(report, pid)
+        .iter()
+        .map(|f| {
+            (
+                f["check"].as_str().unwrap().to_string(),
+                f["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    all.sort();
+    all
+}
+
+#[test]
+fn agent_units_privileges_audit_as_completely_as_root_needs_root() {
+    let unit = units_dir().join("schedguard-agent.service");
+    let caps = setpriv_caps(&unit);
+    assert_eq!(caps, "+sys_ptrace,+dac_read_search");
+
+    let dir = tempfile::tempdir().unwrap();
+    let (scheduler, _socket, _server) = private_scheduler(dir.path());
+    let (as_root, _) = audit_json(&["--probe-timeout", "1s"]);
+
+    // A copy of schedguard that the unit's user may execute.
+    let public = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(public.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let binary = public.path().join("schedguard");
+    if std::fs::hard_link(env!("CARGO_BIN_EXE_schedguard"), &binary).is_err() {
+        std::fs::copy(env!("CARGO_BIN_EXE_schedguard"), &binary).unwrap();
+    }
+
+    // As the unit runs it: a DynamicUser uid (61184-65519), the unit's
+    // ambient capabilities and bounding set, no new privileges, and a /proc
+    // mounted with hidepid=invisible (ProtectProc=invisible) in a private
+    // mount namespace.
+    let script = format!(
+        "mount -t proc -o hidepid=invisible proc /proc && exec setpriv \
+         --reuid=61999 --regid=61999 --clear-groups --no-new-privs \
+         --inh-caps={caps} --ambient-caps={caps} --bounding-set=-all,{caps} \
+         {} audit --format json --probe-timeout 1s",
+        binary.display()
+    );
+    let mut command = Command::new("unshare");
+    command.args(["--mount", "--propagation", "private", "sh", "-c", &script]);
+    let output = command.output().expect("unshare runs");
+    let as_unit: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "no JSON report ({e}); stderr: {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+
+    let pid = scheduler.pid();
+    let unit_statuses = statuses(&as_unit, pid);
+    assert!(
+        !unit_statuses.iter().any(|(_, s)| s == "error"),
+        "errors with the unit's privileges: {:#}",
+        Value::Array(
+            findings(&as_unit, pid)
+                .into_iter()
+                .filter(|f| f["status"] == "error")
+                .collect()
+        )
+    );
+    assert_eq!(unit_statuses, statuses(&as_root, pid));
+    for check in ["SG-102", "SG-201", "SG-302", "SG-305", "SG-501", "SG-605"] {
+        assert_eq!(status(&as_unit, pid, check), "pass", "{check}");
+    }
+}
