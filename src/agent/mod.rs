@@ -5,6 +5,7 @@
 //! configuration, SIGTERM stops it within moments.
 
 pub mod config;
+mod memory;
 pub mod metrics;
 pub mod notify;
 pub mod server;
@@ -33,6 +34,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// used is refused before anything starts.
 pub fn run(args: AgentArgs) -> Result<(), String> {
     let config = config::load(&args)?;
+    memory::limit_arenas();
     let uploader = match &config.upstream {
         Some(upstream) => Some(Arc::new(Uploader::new(upstream)?)),
         None => None,
@@ -152,7 +154,10 @@ async fn serve(
                     _ = interrupt.recv() => { tracing::info!("SIGINT during an audit: cancelled"); break }
                 };
                 match finished {
-                    Ok((facts, findings, took)) => after_audit(&shared, &config, &notifier, facts, findings, took).await,
+                    Ok((facts, findings, took)) => {
+                        after_audit(&shared, &config, &notifier, facts, findings, took).await;
+                        memory::release();
+                    }
                     Err(e) => {
                         tracing::error!("the audit failed: {e}");
                         if let Ok(mut s) = shared.state.lock() {
