@@ -91,14 +91,15 @@ pub enum ApiError {
         reason: String,
         hint: &'static str,
     },
-    #[error("cannot {what}: {server} did not answer within {after:?}")]
+    #[error("cannot {what}: {server} did not answer within {:.1}s", after.as_secs_f64())]
     Timeout {
         what: String,
         server: String,
         after: Duration,
     },
     #[error(
-        "cannot {what}: the time allowed for all cluster reads ({total:?}, --cluster-timeout) ran out"
+        "cannot {what}: the time allowed for all cluster reads ({:.1}s, --cluster-timeout) ran out",
+        total.as_secs_f64()
     )]
     Deadline { what: String, total: Duration },
     #[error(
@@ -119,7 +120,7 @@ pub enum ApiError {
         code: u16,
         message: String,
     },
-    #[error("cannot {what}: the connection broke while the answer was read: {reason}")]
+    #[error("cannot {what}: the connection to the API server broke: {reason}")]
     Interrupted { what: String, reason: String },
     #[error("cannot {what}: the answer is larger than {limit} bytes; refusing it")]
     TooLarge { what: String, limit: usize },
@@ -130,8 +131,9 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    /// True when the server could not be reached at all: every other
-    /// request would fail the same way, so none is tried.
+    /// True when the server cannot be reached (or went away, or refuses
+    /// the credentials): every other request would fail the same way, and
+    /// perhaps only after the same wait, so none is tried.
     pub fn is_transport(&self) -> bool {
         matches!(
             self,
@@ -139,6 +141,7 @@ impl ApiError {
                 | ApiError::Timeout { .. }
                 | ApiError::Deadline { .. }
                 | ApiError::Unauthorized { .. }
+                | ApiError::Interrupted { .. }
         )
     }
 }
@@ -308,6 +311,12 @@ impl Client {
             };
         }
         let reason = chain(e);
+        if !e.is_connect() {
+            return ApiError::Interrupted {
+                what: what.into(),
+                reason,
+            };
+        }
         let hint = if reason.contains("certificate") {
             " (the server's certificate does not verify against the kubeconfig's \
              certificate-authority, or its names do not include the server's host)"
