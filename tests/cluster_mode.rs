@@ -939,14 +939,40 @@ fn a_refused_connection_and_a_missing_kubeconfig_are_error_findings() {
         probe.local_addr().unwrap().port()
     };
     let kubeconfig = local_kubeconfig(dir.path(), port);
-    let (report, code) =
-        support::audit_json(&["--no-network", "--cluster", "--kubeconfig", &kubeconfig]);
+    let facts = dir.path().join("facts.json").display().to_string();
+    let (report, code) = support::audit_json(&[
+        "--no-network",
+        "--cluster",
+        "--kubeconfig",
+        &kubeconfig,
+        "--save-facts",
+        &facts,
+    ]);
     assert_eq!(code, 2);
     let f = cluster_finding(&report, "SG-704");
     assert_eq!(f["status"], "error");
     assert!(
         message(&f).contains(&format!("cannot connect to https://127.0.0.1:{port}")),
         "{f:#}"
+    );
+
+    // The saved snapshot is judged the same elsewhere, and holds no secret.
+    let saved = std::fs::read_to_string(&facts).unwrap();
+    assert!(
+        !saved.contains("not-a-secret"),
+        "the token stays out of the facts"
+    );
+    let (judged, _) = support::audit_json(&["--from-facts", &facts]);
+    assert_eq!(cluster_finding(&judged, "SG-704"), f);
+    assert_eq!(
+        support::run(
+            &["audit", "--from-facts", &facts, "--cluster"],
+            Duration::from_secs(30)
+        )
+        .status
+        .code(),
+        Some(64),
+        "--cluster asks the live cluster"
     );
 
     let empty_root = dir.path().join("root");

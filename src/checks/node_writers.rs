@@ -253,6 +253,12 @@ pub fn connection_evidence(cluster: &Cluster) -> Option<String> {
 }
 
 /// SG-703.
+///
+/// Limitation: only RBAC is resolved. Other authorizers (webhook, ABAC,
+/// `--authorization-config`) are not asked, and paths to a Node write that
+/// go through other permissions (`impersonate`, `escalate` or `bind` on
+/// roles, pods run as a more privileged service account, deleting and
+/// re-creating a Node) are not followed.
 pub fn only_node_identities(_facts: &Facts, cluster: &Cluster) -> Verdict {
     let with_connection = |verdict: Verdict| match connection_evidence(cluster) {
         Some(line) => verdict.with("api", line),

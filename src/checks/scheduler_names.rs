@@ -15,6 +15,10 @@ use std::collections::BTreeMap;
 const LISTED: usize = 50;
 
 /// Scheduler names that are served, each with who serves it.
+///
+/// Limitation: only the schedulers of this host are seen; those of other
+/// control-plane hosts are assumed to serve the same names, and schedulers
+/// elsewhere must be declared with `--known-scheduler`.
 fn served_names(facts: &Facts, cluster: &Cluster) -> (BTreeMap<String, Vec<String>>, Vec<String>) {
     let mut served: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut unknown = Vec::new();

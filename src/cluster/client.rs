@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 
 /// The media type asked for: the API server's own protobuf encoding, which
 /// the control-plane components use too.
+///
+/// Limitation: only protobuf answers are read; a server or proxy that
+/// answers list requests in another encoding gives a decode error.
 const PROTOBUF: &str = "application/vnd.kubernetes.protobuf";
 /// The largest answer read (a page, or a whole list after a restart).
 const MAX_ANSWER: usize = 256 << 20;

@@ -329,8 +329,9 @@ pub fn load(
                 .into(),
         ));
     }
-    // Limitation: tls-server-name and proxy-url are not honoured: such a
-    // kubeconfig is refused rather than used differently from kubectl.
+    // Limitation: tls-server-name, proxy-url, impersonation and basic
+    // authentication are not honoured: such a kubeconfig is refused rather
+    // than used differently from kubectl.
     if cluster.tls_server_name.is_some() {
         return Err(invalid(
             "tls-server-name is not supported by cluster mode".into(),

@@ -403,6 +403,10 @@ impl<'a> Resolver<'a> {
     /// what the authorizer uses now, aggregated ones what it uses once the
     /// controller has caught up (or at all, when it does not run).
     /// `None` when no such ClusterRole exists.
+    ///
+    /// Limitation: the union may name a stored rule the controller is about
+    /// to remove (it replaces an aggregated role's rules with what the
+    /// selected roles hold).
     pub fn cluster_role_rules(
         &self,
         name: &str,
