@@ -252,6 +252,67 @@ pub fn connection_evidence(cluster: &Cluster) -> Option<String> {
     ))
 }
 
+/// The cluster-wide grants, sorted by what SG-703 makes of them.
+struct Sorted<'a> {
+    /// Subjects outside the allow-lists: each fails the check.
+    outside: Vec<Entry<'a>>,
+    /// Built-in or declared subjects, with the reason.
+    allowed: Vec<(Entry<'a>, String)>,
+}
+
+fn sort<'a>(grants: &'a [Grant<'a>], declared: &[Subject]) -> Sorted<'a> {
+    let mut sorted = Sorted {
+        outside: Vec::new(),
+        allowed: Vec::new(),
+    };
+    for entry in entries(grants) {
+        let why = builtin(&entry.subject)
+            .map(|w| format!("built-in: {w}"))
+            .or_else(|| {
+                declared
+                    .contains(&entry.subject)
+                    .then(|| "declared with --allow-node-writer".to_string())
+            });
+        match why {
+            Some(why) => sorted.allowed.push((entry, why)),
+            None => sorted.outside.push(entry),
+        }
+    }
+    sorted
+}
+
+/// The verdict's headline: pass, or fail naming every subject outside.
+fn headline(sorted: &Sorted, declared: &[Subject], bindings: usize, roles: usize) -> Verdict {
+    if sorted.outside.is_empty() {
+        return Verdict::pass(format!(
+            "only built-in control-plane and node identities{} may update or patch Node \
+             objects ({bindings} ClusterRoleBindings, {roles} ClusterRoles resolved)",
+            if declared.is_empty() {
+                ""
+            } else {
+                " and subjects declared with --allow-node-writer"
+            },
+        ));
+    }
+    let mut subjects: Vec<String> = Vec::new();
+    for entry in &sorted.outside {
+        let name = match group_meaning(&entry.subject) {
+            Some(meaning) => format!("{} ({meaning})", entry.subject),
+            None => entry.subject.to_string(),
+        };
+        if !subjects.contains(&name) {
+            subjects.push(name);
+        }
+    }
+    Verdict::fail(format!(
+        "{} subject{} outside the built-in control-plane and node identities may update or \
+         patch Node objects, and so label a Node to attract pods: {}",
+        subjects.len(),
+        if subjects.len() == 1 { "" } else { "s" },
+        subjects.join(", ")
+    ))
+}
+
 /// SG-703.
 ///
 /// Limitation: only RBAC is resolved. Other authorizers (webhook, ABAC,
@@ -271,71 +332,33 @@ pub fn only_node_identities(_facts: &Facts, cluster: &Cluster) -> Verdict {
                 return with_connection(Verdict::error(e.clone()));
             }
         };
-    let mut operator_allowed = Vec::new();
+    let mut declared = Vec::new();
     for text in &cluster.allowed_node_writers {
         match Subject::parse(text) {
-            Ok(s) => operator_allowed.push(s),
+            Ok(s) => declared.push(s),
             Err(e) => return Verdict::error(format!("--allow-node-writer: {e}")),
         }
     }
 
-    let empty_roles = Vec::new();
-    let roles = cluster.roles.ok().unwrap_or(&empty_roles);
+    // Roles and RoleBindings only show what does not count: unread, they
+    // change nothing.
+    let no_roles = Vec::new();
+    let no_bindings = Vec::new();
+    let roles = cluster.roles.ok().unwrap_or(&no_roles);
     let resolver = Resolver::new(cluster_roles, roles);
     let cluster_wide = resolver.grants(cluster_bindings, NODE_WRITES);
-    let empty_bindings = Vec::new();
-    let namespaced_bindings = cluster.role_bindings.ok().unwrap_or(&empty_bindings);
+    let namespaced_bindings = cluster.role_bindings.ok().unwrap_or(&no_bindings);
     let namespaced = resolver.grants(namespaced_bindings, NODE_WRITES);
 
-    let mut outside = Vec::new();
-    let mut allowed = Vec::new();
-    for entry in entries(&cluster_wide.grants) {
-        let why = builtin(&entry.subject)
-            .map(|w| format!("built-in: {w}"))
-            .or_else(|| {
-                operator_allowed
-                    .contains(&entry.subject)
-                    .then(|| "declared with --allow-node-writer".to_string())
-            });
-        match why {
-            Some(why) => allowed.push((entry, why)),
-            None => outside.push(entry),
-        }
-    }
+    let sorted = sort(&cluster_wide.grants, &declared);
+    let mut verdict = headline(
+        &sorted,
+        &declared,
+        cluster_bindings.len(),
+        cluster_roles.len(),
+    );
 
-    let mut subjects: Vec<String> = Vec::new();
-    for entry in &outside {
-        let name = match group_meaning(&entry.subject) {
-            Some(meaning) => format!("{} ({meaning})", entry.subject),
-            None => entry.subject.to_string(),
-        };
-        if !subjects.contains(&name) {
-            subjects.push(name);
-        }
-    }
-    let mut verdict = if outside.is_empty() {
-        Verdict::pass(format!(
-            "only built-in control-plane and node identities{} may update or patch Node \
-             objects ({} ClusterRoleBindings, {} ClusterRoles resolved)",
-            if operator_allowed.is_empty() {
-                ""
-            } else {
-                " and subjects declared with --allow-node-writer"
-            },
-            cluster_bindings.len(),
-            cluster_roles.len()
-        ))
-    } else {
-        Verdict::fail(format!(
-            "{} subject{} outside the built-in control-plane and node identities may update or \
-             patch Node objects, and so label a Node to attract pods: {}",
-            subjects.len(),
-            if subjects.len() == 1 { "" } else { "s" },
-            subjects.join(", ")
-        ))
-    };
-
-    for entry in &outside {
+    for entry in &sorted.outside {
         let mut line = format!("{} may {}: {}", entry.subject, entry.verbs(), entry.path());
         if let Some(meaning) = group_meaning(&entry.subject) {
             line = format!("{line} ({} is {meaning})", entry.subject);
@@ -345,30 +368,27 @@ pub fn only_node_identities(_facts: &Facts, cluster: &Cluster) -> Verdict {
         }
         verdict = verdict.with("rbac", line);
     }
-    for (entry, why) in &allowed {
-        verdict = verdict.with(
-            "rbac",
-            format!(
-                "allowed: {} may {}: {} ({why})",
-                entry.subject,
-                entry.verbs(),
-                entry.path()
-            ),
+    for (entry, why) in &sorted.allowed {
+        let line = format!(
+            "allowed: {} may {}: {} ({why})",
+            entry.subject,
+            entry.verbs(),
+            entry.path()
         );
+        verdict = verdict.with("rbac", line);
     }
     for entry in entries(&namespaced.grants) {
-        verdict = verdict.with(
-            "rbac",
-            format!(
-                "not counted: {} may {} only inside namespace {}: {}; a RoleBinding never \
-                 grants cluster-scoped nodes",
-                entry.subject,
-                entry.verbs(),
-                entry.binding.namespace,
-                entry.path()
-            ),
+        let line = format!(
+            "not counted: {} may {} only inside namespace {}: {}; a RoleBinding never grants \
+             cluster-scoped nodes",
+            entry.subject,
+            entry.verbs(),
+            entry.binding.namespace,
+            entry.path()
         );
+        verdict = verdict.with("rbac", line);
     }
+
     let unread = [
         ("Roles", error_of(&cluster.roles)),
         ("RoleBindings", error_of(&cluster.role_bindings)),
@@ -386,6 +406,7 @@ pub fn only_node_identities(_facts: &Facts, cluster: &Cluster) -> Verdict {
     }
     let mut notes = cluster_wide.notes;
     notes.extend(namespaced.notes);
+    notes.sort();
     notes.dedup();
     for note in notes {
         verdict = verdict.with("rbac", format!("note: {note}"));

@@ -19,6 +19,18 @@ fn subject(text: &str) -> Result<String, String> {
     })
 }
 
+/// A relative `--kubeconfig` is taken from the current directory, as a
+/// person typing it means; the result is then resolved inside the host root.
+fn from_current_dir(path: &str) -> String {
+    if path.starts_with('/') {
+        return path.to_string();
+    }
+    match std::env::current_dir() {
+        Ok(dir) => dir.join(path).display().to_string(),
+        Err(_) => path.to_string(),
+    }
+}
+
 fn page_size(text: &str) -> Result<u32, String> {
     match text.parse::<u32>() {
         Ok(n) if (1..=10_000).contains(&n) => Ok(n),
@@ -34,9 +46,10 @@ pub struct ClusterArgs {
     /// (SG-704). Only get and list requests are made.
     #[arg(long, env = "SCHEDGUARD_CLUSTER")]
     pub cluster: bool,
-    /// The kubeconfig of cluster mode, inside the host root [default: the
-    /// host's admin kubeconfig: /etc/kubernetes/admin.conf, or RKE2's, k3s'
-    /// or MicroK8s' equivalent]. Exec plugins are refused.
+    /// The kubeconfig of cluster mode, inside the host root (a relative path
+    /// starts at the current directory) [default: the host's admin
+    /// kubeconfig: /etc/kubernetes/admin.conf, or RKE2's, k3s' or MicroK8s'
+    /// equivalent]. Exec plugins are refused.
     #[arg(long, env = "SCHEDGUARD_KUBECONFIG", value_name = "FILE")]
     pub kubeconfig: Option<String>,
     /// The kubeconfig context [default: its current-context].
@@ -84,7 +97,11 @@ impl ClusterArgs {
         }
         let defaults = Options::default();
         Ok(Some(Options {
-            kubeconfig: self.kubeconfig.clone().filter(|k| !k.is_empty()),
+            kubeconfig: self
+                .kubeconfig
+                .as_deref()
+                .filter(|k| !k.is_empty())
+                .map(from_current_dir),
             context: self.context.clone().filter(|c| !c.is_empty()),
             known_schedulers: self.known_schedulers.clone(),
             allowed_node_writers: self.allow_node_writers.clone(),
@@ -128,6 +145,18 @@ mod tests {
         assert_eq!(o.page_size, 500);
         assert_eq!(o.total_timeout, Duration::from_secs(3));
         assert_eq!(o.request_timeout, Duration::from_secs(3));
+    }
+
+    #[test]
+    fn a_relative_kubeconfig_starts_at_the_current_directory() {
+        let on = ClusterArgs {
+            cluster: true,
+            kubeconfig: Some("admin.conf".into()),
+            ..ClusterArgs::default()
+        };
+        let path = on.options().unwrap().unwrap().kubeconfig.unwrap();
+        let here = std::env::current_dir().unwrap().join("admin.conf");
+        assert_eq!(path, here.display().to_string());
     }
 
     #[test]

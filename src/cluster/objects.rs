@@ -159,6 +159,7 @@ struct Meta {
     deleting: bool,
 }
 
+/// A `metav1.Time`'s seconds; `None` when the message carries none.
 fn seconds(time: &[u8]) -> Result<Option<i64>, WireError> {
     for field in fields(time) {
         let field = field?;
@@ -166,8 +167,7 @@ fn seconds(time: &[u8]) -> Result<Option<i64>, WireError> {
             return Ok(Some(field.int64()?));
         }
     }
-    // A Time with no seconds is the Unix epoch itself.
-    Ok(Some(0))
+    Ok(None)
 }
 
 fn meta(bytes: &[u8]) -> Result<Meta, WireError> {
