@@ -4,6 +4,7 @@
 
 use crate::k8s::argv::ParsedArgs;
 use crate::k8s::config::SchedulerConfig;
+use crate::k8s::rbac::{Binding, ClusterRole, Role};
 use crate::k8s::version::Version;
 use serde::{Deserialize, Serialize};
 
@@ -43,6 +44,10 @@ pub struct Facts {
     /// Problems that affect the whole scan, such as an unreadable /proc.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<String>,
+    /// What cluster mode read from the API server; `None` when cluster mode
+    /// is off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<Cluster>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -375,4 +380,83 @@ pub struct TlsOffer {
     /// The server's answer in words (`ServerHello TLS1.2 TLS_RSA_WITH_3DES_EDE_CBC_SHA`,
     /// `alert 70`).
     pub answer: String,
+}
+
+// ---- Cluster mode (`audit --cluster`): what the API server was asked. ----
+
+/// What cluster mode read from the API server (get and list calls only).
+/// Holds no credentials: only where they came from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cluster {
+    /// The kubeconfig and the API server it names, or why none could be used.
+    pub connection: Observed<Connection>,
+    /// Scheduler names served elsewhere in the fleet (`--known-scheduler`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub known_schedulers: Vec<String>,
+    /// Subjects the operator allows to change Node objects beyond the
+    /// built-in identities (`--allow-node-writer`), as `User:NAME`,
+    /// `Group:NAME` or `ServiceAccount:NAMESPACE/NAME`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_node_writers: Vec<String>,
+    pub cluster_roles: Observed<Vec<ClusterRole>>,
+    pub cluster_role_bindings: Observed<Vec<Binding>>,
+    pub roles: Observed<Vec<Role>>,
+    pub role_bindings: Observed<Vec<Binding>>,
+    /// Pods of every namespace that no node is assigned to
+    /// (`spec.nodeName` empty).
+    pub unscheduled_pods: Observed<PodListing>,
+}
+
+/// How schedguard reached the API server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Connection {
+    /// The kubeconfig, with its type, mode and owner.
+    pub kubeconfig: FileUse,
+    pub context: String,
+    /// The kubeconfig's `users[].name` of the context.
+    pub user: String,
+    /// `clusters[].cluster.server`.
+    pub server: String,
+    /// How schedguard authenticated, such as `client certificate
+    /// O=system:masters,CN=kubernetes-admin` or `bearer token (tokenFile
+    /// /var/run/token)`; never the secret itself.
+    pub credentials: String,
+    /// What the server's certificate was verified against.
+    pub trust: String,
+    /// Files the kubeconfig names (certificates, keys, token files).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<FileUse>,
+    /// `gitVersion` from the API server's `/version`, or why it is unknown.
+    pub server_version: Observed<String>,
+}
+
+/// A paginated list of pods.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PodListing {
+    pub pods: Vec<UnscheduledPod>,
+    /// Requests the listing took.
+    pub pages: u32,
+    /// True when a continue token expired (410 Gone) and the list was read
+    /// again in one request.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub restarted: bool,
+}
+
+/// A pod not bound to any node.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnscheduledPod {
+    pub namespace: String,
+    pub name: String,
+    /// `spec.schedulerName` (the API server defaults it to
+    /// `default-scheduler`).
+    pub scheduler_name: String,
+    /// `status.phase`, such as `Pending`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub phase: String,
+    /// `metadata.creationTimestamp`, RFC 3339 UTC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// True when `metadata.deletionTimestamp` is set.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleting: bool,
 }

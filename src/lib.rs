@@ -5,10 +5,12 @@
 //! machine into a [`facts::Facts`] snapshot, [`checks`] judges the snapshot
 //! (pure functions, no I/O), and [`report`] renders the findings. [`k8s`]
 //! holds what schedguard knows about Kubernetes itself: flags, defaults,
-//! configuration versions and plugins.
+//! configuration versions, plugins and RBAC. [`cluster`] gathers, in cluster
+//! mode, what the API server says about RBAC and pods.
 
 pub mod agent;
 pub mod checks;
+pub mod cluster;
 pub mod facts;
 pub mod host;
 pub mod k8s;

@@ -40,7 +40,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Audit every kube-scheduler on this host once and print the findings.
-    Audit(AuditArgs),
+    Audit(Box<AuditArgs>),
     /// List the check catalogue.
     Checks {
         #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -86,6 +86,10 @@ struct AuditArgs {
     /// Time limit of all probes of the run together.
     #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = schedguard::time::parse_duration)]
     probe_total: Duration,
+    // Cluster mode (SG-703, SG-704): --cluster, --kubeconfig, --context,
+    // --known-scheduler, --allow-node-writer, --cluster-timeout.
+    #[command(flatten)]
+    cluster: schedguard::cluster::args::ClusterArgs,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -146,7 +150,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<u8> {
     match cli.command {
-        Command::Audit(args) => audit(args),
+        Command::Audit(args) => audit(*args),
         Command::Checks { format } => {
             print_checks(format)?;
             Ok(exit::OK)
@@ -166,7 +170,20 @@ fn run(cli: Cli) -> Result<u8> {
 }
 
 fn audit(args: AuditArgs) -> Result<u8> {
-    let facts = match &args.from_facts {
+    // Cluster mode: its options, or why the flags do not fit together.
+    let cluster = match args.cluster.options() {
+        Ok(_) if args.cluster.cluster && args.from_facts.is_some() => {
+            eprintln!("schedguard: --cluster asks the live cluster; it cannot be combined with --from-facts");
+            return Ok(exit::USAGE);
+        }
+        Ok(cluster) => cluster,
+        Err(e) => {
+            eprintln!("schedguard: {e}");
+            return Ok(exit::USAGE);
+        }
+    };
+
+    let mut facts = match &args.from_facts {
         Some(path) => load_facts(path)?,
         None => {
             let live = (!args.no_network).then_some(host::LiveOptions {
@@ -176,10 +193,21 @@ fn audit(args: AuditArgs) -> Result<u8> {
             host::gather(&host::Options {
                 host_root: args.host_root.clone(),
                 live,
+                cluster,
                 ..Default::default()
             })
         }
     };
+    // A saved snapshot is judged with the scheduler names and node writers
+    // declared now, too.
+    if let (Some(saved), true) = (&mut facts.cluster, args.from_facts.is_some()) {
+        saved
+            .known_schedulers
+            .extend(args.cluster.known_schedulers.iter().cloned());
+        saved
+            .allowed_node_writers
+            .extend(args.cluster.allow_node_writers.iter().cloned());
+    }
     if let Some(path) = &args.save_facts {
         let json = serde_json::to_vec_pretty(&facts)?;
         write_atomically(path, &json)
@@ -325,7 +353,7 @@ fn print_checks(format: Format) -> Result<()> {
                             checks::Run::Scheduler(_) if c.live => "live",
                             checks::Run::Scheduler(_) => "scheduler",
                             checks::Run::ApiServer(_) => "apiserver",
-                            checks::Run::Cluster => "cluster",
+                            checks::Run::Cluster(_) => "cluster",
                         },
                         "rationale": c.rationale,
                         "remediation": c.remediation,

@@ -37,6 +37,68 @@ pub fn rfc3339(secs: u64) -> String {
     )
 }
 
+/// Parses `2026-12-03T21:20:31Z` (fractions of a second and a `+00:00`
+/// offset accepted) into seconds since the Unix epoch; `None` for anything
+/// else, and for instants before 1970.
+pub fn parse_rfc3339(text: &str) -> Option<u64> {
+    let b = text.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't') {
+        return None;
+    }
+    if b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let number = |range: std::ops::Range<usize>| -> Option<i64> {
+        let part = text.get(range)?;
+        part.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| part.parse().ok())?
+    };
+    let (y, m, d) = (number(0..4)?, number(5..7)?, number(8..10)?);
+    let (hh, mm, ss) = (number(11..13)?, number(14..16)?, number(17..19)?);
+    let mut rest = &text[19..];
+    if let Some(fraction) = rest.strip_prefix('.') {
+        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        rest = &fraction[digits..];
+    }
+    if !matches!(rest, "Z" | "z" | "+00:00") {
+        return None;
+    }
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
+        return None;
+    }
+    let days = days_from_civil(y, m as u32, d as u32);
+    let secs = days * 86_400 + hh * 3600 + mm * 60 + ss;
+    u64::try_from(secs).ok()
+}
+
+/// A duration the way `kubectl get` shows ages: `42s`, `7m12s`, `5h3m`,
+/// `3d4h`.
+pub fn age(secs: u64) -> String {
+    let (d, h, m, s) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{s}s"),
+        (0, 0, _) => format!("{m}m{s}s"),
+        (0, _, _) => format!("{h}h{m}m"),
+        _ => format!("{d}d{h}h"),
+    }
+}
+
+/// A proleptic Gregorian date to days since 1970-01-01 (the inverse of
+/// `civil_from_days`).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = i64::from((m + 9) % 12);
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's
 /// algorithm).
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
@@ -99,5 +161,35 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(rfc3339(1_796_332_831), "2026-12-03T21:20:31Z");
+    }
+
+    #[test]
+    fn parses_what_it_formats_and_what_the_api_server_writes() {
+        for secs in [0, 951_782_400, 1_796_332_831, 4_102_444_800] {
+            assert_eq!(parse_rfc3339(&rfc3339(secs)), Some(secs));
+        }
+        assert_eq!(
+            parse_rfc3339("2026-12-03T21:20:31.123456Z"),
+            Some(1_796_332_831)
+        );
+        assert_eq!(
+            parse_rfc3339("2026-12-03T21:20:31+00:00"),
+            Some(1_796_332_831)
+        );
+        assert_eq!(parse_rfc3339("2026-12-03 21:20:31Z"), None);
+        assert_eq!(parse_rfc3339("2026-13-03T21:20:31Z"), None);
+        assert_eq!(parse_rfc3339("2026-12-03T21:20:31+02:00"), None);
+        assert_eq!(parse_rfc3339("1969-12-31T23:59:59Z"), None);
+        assert_eq!(parse_rfc3339("2026-12-03T2a:20:31Z"), None);
+        assert_eq!(parse_rfc3339("2026-12-03T21:20:31.Z"), None);
+        assert_eq!(parse_rfc3339("2026-12-03T21:20:31Zjunk"), None);
+    }
+
+    #[test]
+    fn ages_read_like_kubectl() {
+        assert_eq!(age(42), "42s");
+        assert_eq!(age(432), "7m12s");
+        assert_eq!(age(5 * 3600 + 180 + 9), "5h3m");
+        assert_eq!(age(3 * 86_400 + 4 * 3600 + 59), "3d4h");
     }
 }

@@ -445,3 +445,47 @@ fn metrics_parse_with_prometheus_client() {
     assert!(families >= 10);
     let _ = std::fs::Permissions::from_mode(0o600);
 }
+
+/// Cluster mode set in the configuration file: every audit carries the
+/// cluster findings (here the API server's port refuses connections, so
+/// they are errors, with no target process).
+#[test]
+fn cluster_mode_from_the_file_adds_cluster_findings() {
+    let collector = StubCollector::start(0, Answer::Store);
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.crt");
+    write(&ca, include_str!("support/test-ca.crt"), 0o644);
+    let kubeconfig = dir.path().join("kubeconfig");
+    write(
+        &kubeconfig,
+        &format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: \
+             https://127.0.0.1:{}\n    certificate-authority: {}\ncontexts:\n- name: c\n  \
+             context: {{cluster: c, user: u}}\ncurrent-context: c\nusers:\n- name: u\n  user:\n    \
+             token: not-a-secret\n",
+            free_port(),
+            ca.display()
+        ),
+        0o600,
+    );
+    let extra = format!(
+        "cluster: true\nkubeconfig: {}\nknown_schedulers: [batch]\n",
+        kubeconfig.display()
+    );
+    let agent = start_agent(dir.path(), collector.port, &extra, &[]);
+    wait_until(
+        Duration::from_secs(60),
+        "cluster findings in /metrics",
+        || agent.metrics().contains("check=\"SG-704\""),
+    );
+    let metrics = agent.metrics();
+    for line in [
+        r#"schedguard_check_status{check="SG-703",severity="high",status="error",target_pid="0",target_kind="none"} 1"#,
+        r#"schedguard_check_status{check="SG-704",severity="medium",status="error",target_pid="0",target_kind="none"} 1"#,
+    ] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
+    wait_until(Duration::from_secs(60), "a delivered report", || {
+        !collector.stored().is_empty()
+    });
+}

@@ -3,6 +3,7 @@
 //! flags. Invalid configuration is refused with a message naming the
 //! setting; SIGHUP re-reads the file.
 
+use crate::cluster::args::ClusterArgs;
 use crate::host::{self, LiveOptions};
 use crate::time::parse_duration;
 use serde::Deserialize;
@@ -76,6 +77,9 @@ pub struct AgentArgs {
     /// The node name reported upstream [default: the hostname].
     #[arg(long, env = "SCHEDGUARD_NODE_NAME", value_name = "NAME")]
     pub node_name: Option<String>,
+    /// Cluster mode, as in `schedguard audit`.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 }
 
 /// The configuration file's fields (all optional; unknown keys are refused).
@@ -96,6 +100,13 @@ struct FileConfig {
     no_network: Option<bool>,
     probe_timeout: Option<String>,
     node_name: Option<String>,
+    // Cluster mode (see `schedguard audit --help`).
+    cluster: Option<bool>,
+    kubeconfig: Option<String>,
+    context: Option<String>,
+    known_schedulers: Option<Vec<String>>,
+    allow_node_writers: Option<Vec<String>>,
+    cluster_timeout: Option<String>,
 }
 
 /// Where reports go and how the agent proves who it is.
@@ -133,6 +144,7 @@ pub fn load(args: &AgentArgs) -> Result<Config, String> {
         ),
         None => (FileConfig::default(), None),
     };
+    let cluster = cluster_options(&args.cluster, &file)?;
 
     let interval = match args.interval.clone().or(file.interval) {
         Some(text) => parse_duration(&text).map_err(|e| format!("interval: {e}"))?,
@@ -221,10 +233,51 @@ pub fn load(args: &AgentArgs) -> Result<Config, String> {
                 per_probe: probe_timeout,
                 ..LiveOptions::default()
             }),
+            cluster,
             ..host::Options::default()
         },
         node_name: args.node_name.clone().or(file.node_name),
         source,
+    })
+}
+
+/// Cluster mode's options: flags and environment over the file. Lists
+/// given on the command line replace the file's.
+fn cluster_options(
+    args: &ClusterArgs,
+    file: &FileConfig,
+) -> Result<Option<crate::cluster::Options>, String> {
+    let or_file = |flag: &Vec<String>, file: &Option<Vec<String>>| {
+        if flag.is_empty() {
+            file.clone().unwrap_or_default()
+        } else {
+            flag.clone()
+        }
+    };
+    let timeout = match (&args.cluster_timeout, &file.cluster_timeout) {
+        (Some(t), _) => Some(*t),
+        (None, Some(text)) => {
+            Some(parse_duration(text).map_err(|e| format!("cluster_timeout: {e}"))?)
+        }
+        (None, None) => None,
+    };
+    let merged = ClusterArgs {
+        cluster: args.cluster || file.cluster.unwrap_or(false),
+        kubeconfig: args.kubeconfig.clone().or(file.kubeconfig.clone()),
+        context: args.context.clone().or(file.context.clone()),
+        known_schedulers: or_file(&args.known_schedulers, &file.known_schedulers),
+        allow_node_writers: ClusterArgs::canonical_subjects(&or_file(
+            &args.allow_node_writers,
+            &file.allow_node_writers,
+        ))
+        .map_err(|e| format!("allow_node_writers: {e}"))?,
+        cluster_timeout: timeout,
+        cluster_page_size: args.cluster_page_size,
+    };
+    merged.options().map_err(|e| {
+        e.replace("--kubeconfig", "kubeconfig")
+            .replace("--context", "context")
+            .replace("add --cluster", "set cluster: true")
     })
 }
 
@@ -312,6 +365,40 @@ mod tests {
         assert!(load(&args).unwrap_err().contains("token_file"));
         let (_dir, args) = args_with_file("interval: 100ms\n");
         assert!(load(&args).unwrap_err().contains("at least 1s"));
+    }
+
+    #[test]
+    fn cluster_mode_comes_from_the_file_and_flags_override_it() {
+        let (_dir, args) = args_with_file(
+            "cluster: true\nkubeconfig: /etc/kubernetes/admin.conf\nknown_schedulers: [batch]\n\
+             allow_node_writers: ['User:system:serviceaccount:kube-system:ccm']\ncluster_timeout: 20s\n",
+        );
+        let cluster = load(&args).unwrap().audit.cluster.unwrap();
+        assert_eq!(
+            cluster.kubeconfig.as_deref(),
+            Some("/etc/kubernetes/admin.conf")
+        );
+        assert_eq!(cluster.known_schedulers, vec!["batch"]);
+        assert_eq!(
+            cluster.allowed_node_writers,
+            vec!["ServiceAccount:kube-system/ccm"]
+        );
+        assert_eq!(cluster.total_timeout, Duration::from_secs(20));
+
+        let (_dir, mut args) = args_with_file("cluster: true\nknown_schedulers: [batch]\n");
+        args.cluster.known_schedulers = vec!["other".into()];
+        let cluster = load(&args).unwrap().audit.cluster.unwrap();
+        assert_eq!(cluster.known_schedulers, vec!["other"]);
+    }
+
+    #[test]
+    fn cluster_settings_without_cluster_mode_are_refused() {
+        let (_dir, args) = args_with_file("kubeconfig: /etc/kubernetes/admin.conf\n");
+        assert!(load(&args).unwrap_err().contains("set cluster: true"));
+        let (_dir, args) = args_with_file("cluster: true\nallow_node_writers: [bob]\n");
+        assert!(load(&args).unwrap_err().contains("allow_node_writers"));
+        let (_dir, args) = args_with_file("");
+        assert!(load(&args).unwrap().audit.cluster.is_none());
     }
 
     #[test]

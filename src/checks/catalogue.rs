@@ -2,7 +2,10 @@
 //! severities, rationale, remediation and references. IDs are a public
 //! contract: never renumber, never reuse.
 
-use crate::checks::{apiserver, authn, endpoints, files, plugins, profiling, serving, tls};
+use crate::checks::{
+    apiserver, authn, endpoints, files, node_writers, plugins, profiling, scheduler_names, serving,
+    tls,
+};
 use crate::checks::{Run, Severity};
 
 /// One check of the catalogue.
@@ -391,11 +394,14 @@ pub const CATALOGUE: &[Check] = &[
         title: "Only node and control-plane identities can change Node objects",
         severity: Severity::High,
         live: false,
-        rationale: "Whoever can update or patch a Node can label it and attract workloads to it.",
-        remediation: "Remove update and patch on nodes from the roles named in the finding, or \
-            remove the bindings that grant them.",
+        rationale: "Whoever can update or patch a Node (or its status subresource, which can \
+            change labels too) can label it and attract workloads to it with a nodeSelector.",
+        remediation: "Remove update and patch on nodes and nodes/status from the roles named in \
+            the finding, or remove the bindings that grant them to those subjects. If a subject \
+            must change Nodes (a cloud controller manager, a network agent), declare it with \
+            --allow-node-writer KIND:NAME.",
         references: &[GUIDE],
-        run: Run::Cluster,
+        run: Run::Cluster(node_writers::only_node_identities),
     },
     Check {
         id: "SG-704",
@@ -407,7 +413,7 @@ pub const CATALOGUE: &[Check] = &[
         remediation: "Fix the pod's spec.schedulerName, or run (or declare with \
             --known-scheduler) the scheduler it names.",
         references: &[GUIDE],
-        run: Run::Cluster,
+        run: Run::Cluster(scheduler_names::no_pod_waits_for_missing_scheduler),
     },
     Check {
         id: "SG-801",

@@ -7,12 +7,14 @@ pub mod catalogue;
 pub mod effective;
 pub mod endpoints;
 pub mod files;
+pub mod node_writers;
 pub mod plugins;
 pub mod profiling;
+pub mod scheduler_names;
 pub mod serving;
 pub mod tls;
 
-use crate::facts::{ApiServer, Facts, Target};
+use crate::facts::{ApiServer, Cluster, Facts, Target};
 use effective::{Effective, Origin};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -104,6 +106,8 @@ pub struct Finding {
     pub title: String,
     pub status: Status,
     pub severity: Severity,
+    /// The process judged; `None` for cluster-mode findings (SG-703, SG-704),
+    /// which are about the cluster as a whole.
     pub target: Option<TargetRef>,
     pub message: String,
     pub evidence: Vec<Evidence>,
@@ -189,8 +193,9 @@ pub enum Run {
     Scheduler(fn(&Effective) -> Vec<Verdict>),
     /// Once per kube-apiserver on the host.
     ApiServer(fn(&ApiServer) -> Verdict),
-    /// Needs cluster mode; not evaluated from host facts.
-    Cluster,
+    /// Once per audit in cluster mode, from what the API server answered
+    /// (and the host's schedulers); not evaluated when cluster mode is off.
+    Cluster(fn(&Facts, &Cluster) -> Verdict),
 }
 
 /// Judges a snapshot: every catalogue check against every target.
@@ -232,6 +237,13 @@ pub fn judge(facts: &Facts) -> Vec<Finding> {
             findings.push(finding(check, apiserver.pid, "kube-apiserver", verdict));
         }
     }
+    if let Some(cluster) = &facts.cluster {
+        for check in catalogue::CATALOGUE {
+            if let Run::Cluster(run) = check.run {
+                findings.push(cluster_finding(check, run(facts, cluster)));
+            }
+        }
+    }
     findings
 }
 
@@ -249,14 +261,22 @@ fn unreadable_target(target: &Target) -> Verdict {
 
 fn finding(check: &catalogue::Check, pid: u32, kind: &str, verdict: Verdict) -> Finding {
     Finding {
-        check: check.id.to_string(),
-        title: check.title.to_string(),
-        status: verdict.status,
-        severity: verdict.severity.unwrap_or(check.severity),
         target: Some(TargetRef {
             pid,
             kind: kind.to_string(),
         }),
+        ..cluster_finding(check, verdict)
+    }
+}
+
+/// A finding about the cluster as a whole: it has no target process.
+fn cluster_finding(check: &catalogue::Check, verdict: Verdict) -> Finding {
+    Finding {
+        check: check.id.to_string(),
+        title: check.title.to_string(),
+        status: verdict.status,
+        severity: verdict.severity.unwrap_or(check.severity),
+        target: None,
         message: verdict.message,
         evidence: verdict.evidence,
         remediation: check.remediation.to_string(),
@@ -303,6 +323,21 @@ pub(crate) mod testing {
             static_pod: None,
             errors: Vec::new(),
             live: None,
+        }
+    }
+
+    /// A snapshot of these targets, gathered at 2026-12-04T12:00:00Z.
+    pub fn facts(targets: Vec<Target>) -> Facts {
+        Facts {
+            schema: FACTS_SCHEMA.into(),
+            schedguard_version: "test".into(),
+            gathered_at: "2026-12-04T12:00:00Z".into(),
+            host: Host::default(),
+            targets,
+            apiservers: Vec::new(),
+            live_inspection: false,
+            problems: Vec::new(),
+            cluster: None,
         }
     }
 

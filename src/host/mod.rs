@@ -30,6 +30,8 @@ pub struct Options {
     pub max_file_bytes: u64,
     /// Live inspection (sockets and probes); `None` skips it.
     pub live: Option<LiveOptions>,
+    /// Cluster mode: also ask the API server (SG-703, SG-704); `None` skips it.
+    pub cluster: Option<crate::cluster::Options>,
 }
 
 /// Limits of live inspection.
@@ -56,6 +58,7 @@ impl Default for Options {
             host_root: PathBuf::from("/"),
             max_file_bytes: 4 << 20,
             live: None,
+            cluster: None,
         }
     }
 }
@@ -75,8 +78,17 @@ const FILE_FLAGS: &[&str] = &[
 /// The largest Go build info section read from an executable.
 const BUILD_INFO_LIMIT: u64 = 1 << 20;
 
-/// Gathers the facts of every kube-scheduler (and kube-apiserver) on the host.
+/// Gathers the facts of every kube-scheduler (and kube-apiserver) on the
+/// host, and in cluster mode what the API server says.
 pub fn gather(options: &Options) -> Facts {
+    let mut facts = gather_host(options);
+    if let Some(cluster) = &options.cluster {
+        facts.cluster = Some(crate::cluster::gather(cluster, &options.host_root));
+    }
+    facts
+}
+
+fn gather_host(options: &Options) -> Facts {
     let proc_dir = options.host_root.join("proc");
     let mut facts = Facts {
         schema: FACTS_SCHEMA.to_string(),
@@ -87,6 +99,7 @@ pub fn gather(options: &Options) -> Facts {
         apiservers: Vec::new(),
         live_inspection: false,
         problems: Vec::new(),
+        cluster: None,
     };
 
     let found = match procs::scan(&proc_dir) {

@@ -1,11 +1,12 @@
 //! The JSON report (`--format json`), schema `schedguard.report/v1`.
 //!
 //! Stable fields: `schema`, `schedguard_version`, `generated_at`, `host`,
-//! `targets[]`, `apiservers[]`, `findings[]`, `summary`, `problems`. New
-//! fields may be added within v1; a field never changes meaning.
+//! `targets[]`, `apiservers[]`, `findings[]`, `summary`, `problems`, and in
+//! cluster mode `cluster`. New fields may be added within v1; a field never
+//! changes meaning. Cluster-mode findings have no `target`.
 
 use crate::checks::Finding;
-use crate::facts::{Container, Listener, StaticPod, Target};
+use crate::facts::{Cluster, Container, Listener, Observed, StaticPod, Target};
 use crate::report::{Audit, Summary};
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +24,50 @@ pub struct Report {
     pub summary: Summary,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<String>,
+    /// Which API server cluster mode asked, and as whom; absent when
+    /// cluster mode is off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<ClusterSummary>,
+}
+
+/// The API server cluster mode asked (never credentials).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ClusterSummary {
+    pub server: Option<String>,
+    pub server_version: Option<String>,
+    pub kubeconfig: Option<String>,
+    pub context: Option<String>,
+    /// How schedguard authenticated, such as `client certificate CN=...`.
+    pub credentials: Option<String>,
+    /// What the server's certificate was verified against.
+    pub trust: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub known_schedulers: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_node_writers: Vec<String>,
+    /// Why no kubeconfig could be used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl ClusterSummary {
+    fn of(cluster: &Cluster) -> ClusterSummary {
+        let connection = cluster.connection.ok();
+        ClusterSummary {
+            server: connection.map(|c| c.server.clone()),
+            server_version: connection.and_then(|c| c.server_version.ok().cloned()),
+            kubeconfig: connection.map(|c| c.kubeconfig.path.clone()),
+            context: connection.map(|c| c.context.clone()),
+            credentials: connection.map(|c| c.credentials.clone()),
+            trust: connection.map(|c| c.trust.clone()),
+            known_schedulers: cluster.known_schedulers.clone(),
+            allowed_node_writers: cluster.allowed_node_writers.clone(),
+            error: match &cluster.connection {
+                Observed::Error(e) => Some(e.clone()),
+                Observed::Ok(_) => None,
+            },
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -107,6 +152,7 @@ pub fn build(audit: &Audit) -> Report {
         findings: audit.findings.to_vec(),
         summary: Summary::of(audit.findings),
         problems: facts.problems.clone(),
+        cluster: facts.cluster.as_ref().map(ClusterSummary::of),
     }
 }
 

@@ -2,7 +2,7 @@
 //! urgent first, with colour only on a terminal.
 
 use crate::checks::{Finding, Status};
-use crate::facts::{Target, VersionSource};
+use crate::facts::{Cluster, Observed, Target, VersionSource};
 use crate::report::{Audit, Summary};
 use std::fmt::Write;
 
@@ -66,6 +66,24 @@ fn heading(t: &Target) -> String {
         let _ = write!(line, "  static pod {}", pod.manifest);
     }
     line
+}
+
+/// The heading of cluster-mode findings: which API server, as whom.
+fn cluster_heading(cluster: &Cluster) -> String {
+    match &cluster.connection {
+        Observed::Ok(c) => {
+            let version = c
+                .server_version
+                .ok()
+                .map(|v| format!(" {v}"))
+                .unwrap_or_default();
+            format!(
+                "cluster {}{version}  as {}  kubeconfig {} context {}",
+                c.server, c.credentials, c.kubeconfig.path, c.context
+            )
+        }
+        Observed::Error(_) => "cluster (no usable kubeconfig)".to_string(),
+    }
 }
 
 fn finding(out: &mut String, f: &Finding, style: Style) {
@@ -153,6 +171,15 @@ pub fn render(audit: &Audit, style: Style) -> String {
             &of_apiserver,
             style,
         );
+    }
+
+    if let Some(cluster) = &audit.facts.cluster {
+        let of_cluster: Vec<&Finding> = audit
+            .findings
+            .iter()
+            .filter(|f| f.target.is_none())
+            .collect();
+        group(&mut out, &cluster_heading(cluster), &of_cluster, style);
     }
 
     let s = Summary::of(audit.findings);

@@ -18,12 +18,25 @@ pub fn schedguard() -> Command {
 /// Runs schedguard with a time limit, killing it by pid if it hangs. Output
 /// is read while it runs, so a large report cannot fill the pipe.
 pub fn run(args: &[&str], limit: Duration) -> Output {
-    let child = schedguard()
-        .args(args)
+    let mut command = schedguard();
+    command.args(args);
+    run_command(command, limit)
+}
+
+/// Runs a command (such as schedguard inside a network namespace) the way
+/// [`run`] runs schedguard.
+pub fn run_command(mut command: Command, limit: Duration) -> Output {
+    let child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("schedguard starts");
+        .expect("the command starts");
+    wait_output(child, limit)
+}
+
+/// Waits for a child started with piped output; kills it by pid (and
+/// fails) if it outlives `limit`.
+pub fn wait_output(child: Child, limit: Duration) -> Output {
     let pid = child.id();
     let (done, finished) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -35,7 +48,7 @@ pub fn run(args: &[&str], limit: Duration) -> Output {
             let _ = Command::new("kill")
                 .args(["-KILL", &pid.to_string()])
                 .status();
-            panic!("schedguard {args:?} did not finish within {limit:?}");
+            panic!("pid {pid} did not finish within {limit:?}");
         }
     }
 }
@@ -224,5 +237,6 @@ pub fn write(path: &Path, text: &str, mode: u32) {
 /// A kubeconfig that points at nothing (no secrets; a token placeholder).
 pub const KUBECONFIG: &str = "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: https://127.0.0.1:1\n    insecure-skip-tls-verify: true\n  name: none\ncontexts:\n- context:\n    cluster: none\n    user: none\n  name: none\ncurrent-context: none\nusers:\n- name: none\n  user:\n    token: not-a-secret\n";
 pub mod collector;
+pub mod kubeapi;
 pub mod realk8s;
 pub mod server;

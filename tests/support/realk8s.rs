@@ -38,6 +38,17 @@ impl RealCluster {
     /// scheduler flags. `None` (with a notice) when the script or the binaries
     /// are missing and SCHEDGUARD_REQUIRE_REAL is not 1.
     pub fn start(tag: &str, base: &str, extra: &str) -> Option<RealCluster> {
+        RealCluster::start_with(tag, base, extra, |_| {})
+    }
+
+    /// Like [`RealCluster::start`], after `prepare` has written files into
+    /// the run folder (a scheduler `--config=@RUN@/...`, for example).
+    pub fn start_with(
+        tag: &str,
+        base: &str,
+        extra: &str,
+        prepare: impl FnOnce(&Path),
+    ) -> Option<RealCluster> {
         let binaries = Path::new("/var/cache/realk8s/bin");
         let script = match script() {
             Some(s)
@@ -59,6 +70,7 @@ impl RealCluster {
             run: tempfile::tempdir().unwrap(),
             netns: format!("sg-{tag}-{}", std::process::id()),
         };
+        prepare(cluster.run.path());
         let output = cluster
             .command("start")
             .env("REALK8S_BASE", base)
@@ -107,6 +119,25 @@ impl RealCluster {
 
     pub fn netns(&self) -> &str {
         &self.netns
+    }
+
+    /// The run folder (`REALK8S_RUN`): pids, logs, kubeconfigs, `certs/`.
+    pub fn run_dir(&self) -> &Path {
+        self.run.path()
+    }
+
+    /// Kills kube-apiserver (by the pid the script recorded) and waits
+    /// until it is gone: the API server going away mid-run.
+    pub fn kill_apiserver(&self) {
+        let pid = self.apiserver_pid();
+        let _ = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+        let proc_dir = PathBuf::from(format!("/proc/{pid}"));
+        let started = std::time::Instant::now();
+        while proc_dir.exists() && started.elapsed() < std::time::Duration::from_secs(30) {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
 }
 
