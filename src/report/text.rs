@@ -183,10 +183,11 @@ pub fn render(audit: &Audit, style: Style) -> String {
     }
 
     let s = Summary::of(audit.findings);
+    let targets = audit.facts.targets.len();
     let _ = writeln!(
         out,
-        "{} targets, {} findings: {} pass, {} fail, {} warn, {} error, {} skip",
-        audit.facts.targets.len(),
+        "{targets} target{}, {} findings: {} pass, {} fail, {} warn, {} error, {} skip",
+        if targets == 1 { "" } else { "s" },
         s.total,
         style.paint(Status::Pass, &s.pass.to_string()),
         style.paint(Status::Fail, &s.fail.to_string()),
