@@ -244,6 +244,32 @@ pub struct FileStat {
     pub parents: Vec<DirStat>,
 }
 
+impl FileStat {
+    /// Why the directories above the file would let someone other than
+    /// root or `uid` replace it, as phrases: a directory writable by group
+    /// or others (without the sticky bit, which limits renames to the
+    /// file's owner), or one owned by another user.
+    pub fn replaceable_through_parents(&self, uid: u32) -> Vec<String> {
+        let mut found = Vec::new();
+        for dir in &self.parents {
+            let sticky = dir.mode & 0o1000 != 0;
+            if dir.mode & 0o022 != 0 && !sticky {
+                found.push(format!(
+                    "sits below {}, which has mode {:04o} (writable by group or others)",
+                    dir.path, dir.mode
+                ));
+            }
+            if dir.uid != 0 && dir.uid != uid {
+                found.push(format!(
+                    "sits below {}, which is owned by uid {}",
+                    dir.path, dir.uid
+                ));
+            }
+        }
+        found
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DirStat {
     pub path: String,

@@ -59,22 +59,8 @@ fn problems(stat: &FileStat, rule: Rule, target: &Target) -> Vec<String> {
     }
 
     // A directory above the file lets whoever may write it replace the
-    // file, unless the sticky bit limits renames to the file's owner.
-    for dir in &stat.parents {
-        let sticky = dir.mode & 0o1000 != 0;
-        if dir.mode & 0o022 != 0 && !sticky {
-            found.push(format!(
-                "sits below {}, which has mode {:04o} (writable by group or others)",
-                dir.path, dir.mode
-            ));
-        }
-        if dir.uid != 0 && dir.uid != uid {
-            found.push(format!(
-                "sits below {}, which is owned by uid {}",
-                dir.path, dir.uid
-            ));
-        }
-    }
+    // file.
+    found.extend(stat.replaceable_through_parents(uid));
     found
 }
 

@@ -174,18 +174,7 @@ pub fn untrusted(stat: &FileStat, uid: u32) -> Vec<String> {
     if stat.uid != 0 && stat.uid != uid {
         found.push(format!("is owned by uid {}", stat.uid));
     }
-    for dir in &stat.parents {
-        let sticky = dir.mode & 0o1000 != 0;
-        if dir.mode & 0o022 != 0 && !sticky {
-            found.push(format!(
-                "sits below {}, which has mode {:04o} (writable by group or others)",
-                dir.path, dir.mode
-            ));
-        }
-        if dir.uid != 0 && dir.uid != uid {
-            found.push(format!("sits below {}, owned by uid {}", dir.path, dir.uid));
-        }
-    }
+    found.extend(stat.replaceable_through_parents(uid));
     found
 }
 
