@@ -235,3 +235,191 @@ fn agent_units_privileges_audit_as_completely_as_root_needs_root() {
         assert_eq!(status(&as_unit, pid, check), "pass", "{check}");
     }
 }
+
+/// The real kube-scheduler and systemd-nspawn, or a notice and `None`
+/// (a panic when CI requires them with SCHEDGUARD_REQUIRE_REAL=1).
+fn container_tools() -> Option<PathBuf> {
+    let scheduler = PathBuf::from("/var/cache/realk8s/bin/kube-scheduler");
+    let nspawn = Path::new("/usr/bin/systemd-nspawn");
+    if scheduler.exists() && nspawn.exists() {
+        return Some(scheduler);
+    }
+    let why = format!(
+        "{} (../shared/real-scheduler/real-scheduler.sh build) or {} (package systemd-container) is missing",
+        scheduler.display(),
+        nspawn.display()
+    );
+    if std::env::var_os("SCHEDGUARD_REQUIRE_REAL").is_some_and(|v| v == "1") {
+        panic!("{why} and SCHEDGUARD_REQUIRE_REAL=1");
+    }
+    eprintln!("NOTICE: skipping: {why}");
+    None
+}
+
+/// Polls inside the container, then writes what the test reads to /sgout
+/// and powers the container off, whatever happened.
+const CHECK_SCRIPT: &str = r#"#!/bin/sh
+for i in $(seq 1 300); do
+    curl -s http://127.0.0.1:9259/metrics > /sgout/metrics.txt
+    grep -q 'check="SG-501",[^}]*status="pass",[^}]*target_kind="kube-scheduler"' /sgout/metrics.txt && break
+    sleep 0.2
+done
+systemctl start schedguard-audit.service
+systemctl show -p Id -p ActiveState -p SubState -p Result \
+    schedguard-agent.service schedguard-audit.service > /sgout/show.txt
+journalctl --no-pager -o cat -u schedguard-agent.service -u schedguard-audit.service > /sgout/journal.txt
+systemd-analyze security schedguard-agent.service schedguard-audit.service > /sgout/security.txt 2>&1
+exit 0
+"#;
+
+/// Boots this machine's own /usr in a container (systemd-nspawn
+/// --volatile=yes: a fresh tmpfs root, no network but loopback) with the
+/// real kube-scheduler 1.20 as a root service and schedguard's agent and
+/// audit units as shipped (only ExecStart points at the built binary).
+/// systemd applies everything the units ask for: the dynamic user, the
+/// capabilities, the seccomp filter, ProtectProc and the rest.
+#[test]
+fn agent_and_audit_run_under_their_units_in_a_booted_container_needs_root() {
+    let Some(scheduler) = container_tools() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = |name: &str| dir.path().join(name);
+    for sub in ["units", "out", "bin", "kubernetes", "schedguard"] {
+        std::fs::create_dir(path(sub)).unwrap();
+        std::fs::set_permissions(path(sub), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    if std::fs::hard_link(env!("CARGO_BIN_EXE_schedguard"), path("bin/schedguard")).is_err() {
+        std::fs::copy(env!("CARGO_BIN_EXE_schedguard"), path("bin/schedguard")).unwrap();
+    }
+    for name in ["schedguard-agent.service", "schedguard-audit.service"] {
+        let text = std::fs::read_to_string(units_dir().join(name)).unwrap();
+        std::fs::write(
+            path("units").join(name),
+            text.replace("/usr/bin/schedguard", "/sgbin/schedguard"),
+        )
+        .unwrap();
+    }
+    write(&path("kubernetes/scheduler.conf"), KUBECONFIG, 0o600);
+    write(
+        &path("schedguard/agent.yaml"),
+        "interval: 1s\nprobe_timeout: 1s\n",
+        0o644,
+    );
+    write(&path("bin/check"), CHECK_SCRIPT, 0o755);
+    let units = [
+        (
+            "kube-scheduler.service",
+            "[Unit]\nDescription=the real kube-scheduler\n[Service]\n\
+             ExecStart=/realk8s/kube-scheduler --kubeconfig=/etc/kubernetes/scheduler.conf \
+             --bind-address=127.0.0.1 --port=0 --leader-elect=false --profiling=false\n",
+        ),
+        (
+            "sgcheck.service",
+            "[Unit]\nDescription=schedguard test\nWants=schedguard-agent.service kube-scheduler.service\n\
+             After=schedguard-agent.service kube-scheduler.service\n\
+             [Service]\nType=oneshot\nTimeoutStartSec=120\nExecStart=/sgbin/check\n\
+             ExecStopPost=/bin/systemctl poweroff\n",
+        ),
+        (
+            "sgtest.target",
+            "[Unit]\nDescription=schedguard test\nRequires=sgcheck.service\nAfter=sgcheck.service\n\
+             JobTimeoutSec=180\nJobTimeoutAction=poweroff-force\n",
+        ),
+    ];
+    for (name, text) in units {
+        std::fs::write(path("units").join(name), text).unwrap();
+    }
+
+    let bind = |flag: &str, from: &Path, to: &str| format!("--{flag}={}:{to}", from.display());
+    let mut nspawn = Command::new("systemd-nspawn");
+    nspawn
+        .args(["--quiet", "--keep-unit", "--register=no", "--volatile=yes"])
+        .args(["--directory=/", "--private-network", "--console=pipe"])
+        // nspawn's own filter lacks pidfd_getfd; the unit allows it.
+        .arg("--system-call-filter=pidfd_getfd")
+        .arg(bind("bind-ro", &path("units"), "/etc/systemd/system"))
+        .arg(bind("bind-ro", &path("bin"), "/sgbin"))
+        .arg(bind("bind-ro", scheduler.parent().unwrap(), "/realk8s"))
+        .arg(bind("bind-ro", &path("kubernetes"), "/etc/kubernetes"))
+        .arg(bind("bind-ro", &path("schedguard"), "/etc/schedguard"))
+        .arg(bind("bind", &path("out"), "/sgout"))
+        .args([
+            "--boot",
+            "--",
+            "systemd.unit=sgtest.target",
+            "systemd.firstboot=off",
+        ])
+        .stdin(std::process::Stdio::null());
+    let output = run_command(nspawn, std::time::Duration::from_secs(240));
+    let read = |name: &str| {
+        std::fs::read_to_string(path("out").join(name)).unwrap_or_else(|e| {
+            panic!(
+                "the container wrote no {name} ({e}); console:\n{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            )
+        })
+    };
+
+    // Type=notify: "running" only after READY=1.
+    let show = read("show.txt");
+    assert!(
+        show.contains("Id=schedguard-agent.service\nActiveState=active\nSubState=running"),
+        "{show}"
+    );
+    assert!(
+        show.contains(
+            "Id=schedguard-audit.service\nActiveState=inactive\nSubState=dead\nResult=success"
+        ) || show.contains("Result=success\nId=schedguard-audit.service\nActiveState=inactive"),
+        "the one-shot audit ended as a success: {show}"
+    );
+
+    // The agent's verdicts on the real scheduler, from its /metrics.
+    let metrics = read("metrics.txt");
+    let verdict = |check: &str| {
+        metrics
+            .lines()
+            .filter(|l| l.starts_with("schedguard_check_status{"))
+            .filter(|l| l.contains(&format!("check=\"{check}\"")))
+            .find(|l| l.contains("target_kind=\"kube-scheduler\""))
+            .and_then(|l| l.split("status=\"").nth(1))
+            .and_then(|s| s.split('"').next())
+            .unwrap_or_else(|| panic!("no {check} verdict in:\n{metrics}"))
+            .to_string()
+    };
+    for check in [
+        "SG-102", "SG-201", "SG-301", "SG-302", "SG-303", "SG-305", "SG-501", "SG-502", "SG-503",
+        "SG-504",
+    ] {
+        assert_eq!(verdict(check), "pass", "{check}\n{}", read("journal.txt"));
+    }
+    assert!(
+        !metrics.contains("status=\"error\""),
+        "no check is left undecided under the unit:\n{metrics}\n{}",
+        read("journal.txt")
+    );
+
+    // The one-shot audit's report is in the journal.
+    let journal = read("journal.txt");
+    assert!(journal.contains("kube-scheduler pid"), "{journal}");
+    assert!(journal.contains("v1.20.2 (build info)"), "{journal}");
+
+    // The scores systemd itself computes for the loaded units.
+    let security = read("security.txt");
+    let scores: Vec<f64> = security
+        .lines()
+        .filter(|l| l.contains("Overall exposure level"))
+        .filter_map(|l| {
+            l.split(": ")
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+        .collect();
+    assert_eq!(scores.len(), 2, "{security}");
+    assert!(scores.iter().all(|s| *s <= 2.0), "{security}");
+}

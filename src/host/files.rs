@@ -37,7 +37,6 @@ fn hint(errno: rustix::io::Errno) -> &'static str {
         Errno::ACCESS | Errno::PERM => {
             " (run as root, or grant CAP_DAC_READ_SEARCH and CAP_SYS_PTRACE)"
         }
-        Errno::NOSYS => " (openat2 needs Linux 5.6 or newer)",
         _ => "",
     }
 }
@@ -100,7 +99,13 @@ impl Root {
             "" => ".",
             relative => relative,
         };
-        openat2(&self.fd, relative, flags, Mode::empty(), resolve).map_err(|e| FileError::Open {
+        let opened = match openat2(&self.fd, relative, flags, Mode::empty(), resolve) {
+            // No openat2 here (Linux before 5.6, or a seccomp filter that
+            // refuses it): walk the path instead, as safely.
+            Err(rustix::io::Errno::NOSYS) => super::inroot::open(&self.fd, relative, directory),
+            other => other,
+        };
+        opened.map_err(|e| FileError::Open {
             path: path.to_string(),
             reason: describe(e),
             hint: hint(e),

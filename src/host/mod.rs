@@ -5,6 +5,7 @@
 pub mod buildinfo;
 pub mod files;
 pub mod identity;
+mod inroot;
 pub mod k3s;
 pub mod probes;
 pub mod procs;
