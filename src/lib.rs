@@ -12,5 +12,6 @@ pub mod checks;
 pub mod facts;
 pub mod host;
 pub mod k8s;
+pub mod manual;
 pub mod report;
 pub mod time;
