@@ -226,3 +226,4 @@ pub const KUBECONFIG: &str = "apiVersion: v1\nkind: Config\nclusters:\n- cluster
 pub mod collector;
 pub mod realk8s;
 pub mod server;
+pub mod validate;
