@@ -217,15 +217,27 @@ pub fn write_man_pages(cmd: clap::Command, dir: &Path) -> std::io::Result<Vec<Pa
     Ok(written)
 }
 
-/// Writes the completion script of `shell` for the command line.
+/// Writes the completion script of `shell` for the command line. Hidden
+/// subcommands (`generate`) are left out: some generators would offer them.
 pub fn write_completions(
-    mut cmd: clap::Command,
+    cmd: clap::Command,
     shell: clap_complete::Shell,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
+    let mut cmd = without_hidden_subcommands(cmd);
     let name = cmd.get_name().to_string();
     clap_complete::generate(shell, &mut cmd, name, out);
     out.flush()
+}
+
+/// The `schedguard` command again, with its arguments and visible
+/// subcommands only (clap can add subcommands, not remove them).
+fn without_hidden_subcommands(cmd: clap::Command) -> clap::Command {
+    clap::Command::new("schedguard")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about(cmd.get_about().cloned().unwrap_or_default())
+        .args(cmd.get_arguments().filter(|a| !a.is_hide_set()).cloned())
+        .subcommands(cmd.get_subcommands().filter(|s| !s.is_hide_set()).cloned())
 }
 
 #[cfg(test)]
@@ -274,5 +286,9 @@ mod tests {
         let script = String::from_utf8(out).unwrap();
         assert!(script.contains("audit"));
         assert!(script.contains("complete"));
+        assert!(
+            !script.contains("generate"),
+            "hidden commands are not offered"
+        );
     }
 }
