@@ -88,14 +88,35 @@ fn version() -> &'static str {
     env!("CARGO_PKG_VERSION")
 }
 
+/// Runs dpkg, waiting while another dpkg or apt holds its lock (another
+/// install on this machine), at most 10 minutes.
+fn dpkg(args: &[&std::ffi::OsStr]) -> Output {
+    let started = std::time::Instant::now();
+    loop {
+        let output = Command::new("dpkg").args(args).output().expect("dpkg runs");
+        let locked = String::from_utf8_lossy(&output.stderr).contains("lock");
+        if output.status.success() || !locked || started.elapsed() > Duration::from_secs(600) {
+            return output;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+fn dpkg_checked(args: &[&std::ffi::OsStr]) {
+    let output = dpkg(args);
+    assert!(
+        output.status.success(),
+        "dpkg {args:?} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 /// Purges the package when the test ends, however it ends.
 struct Installed;
 
 impl Drop for Installed {
     fn drop(&mut self) {
-        let _ = Command::new("dpkg")
-            .args(["--purge", "schedguard"])
-            .output();
+        let _ = dpkg(&["--purge".as_ref(), "schedguard".as_ref()]);
     }
 }
 
@@ -157,7 +178,7 @@ fn deb_installs_runs_and_its_units_verify_then_purges_needs_root() {
     assert!(fields.contains("libc6"), "{fields}");
 
     let _purge = Installed;
-    checked(Command::new("dpkg").arg("--install").arg(&deb));
+    dpkg_checked(&["--install".as_ref(), deb.as_os_str()]);
 
     let shown = text(&checked(
         Command::new("/usr/bin/schedguard").arg("--version"),
@@ -224,7 +245,7 @@ fn deb_installs_runs_and_its_units_verify_then_purges_needs_root() {
     );
     drop(agent);
 
-    checked(Command::new("dpkg").args(["--purge", "schedguard"]));
+    dpkg_checked(&["--purge".as_ref(), "schedguard".as_ref()]);
     assert!(!Path::new("/usr/bin/schedguard").exists());
     assert!(!Path::new("/etc/schedguard").exists());
     assert!(!Path::new("/usr/lib/systemd/system/schedguard-agent.service").exists());
