@@ -112,7 +112,7 @@ struct AuditArgs {
     output: Option<PathBuf>,
     /// With --format policyreport: a namespaced PolicyReport in NAMESPACE
     /// instead of a ClusterPolicyReport.
-    #[arg(long, value_name = "NAMESPACE")]
+    #[arg(long, value_name = "NAMESPACE", value_parser = report::policyreport::namespace)]
     policyreport_namespace: Option<String>,
     /// The host's root directory (for running in a container with the host's
     /// / mounted, e.g. /host).

@@ -49,6 +49,26 @@ fn object_name(text: &str) -> String {
     name
 }
 
+/// Checks a namespace name (an RFC 1123 label: at most 63 lowercase letters,
+/// digits and `-`, starting and ending alphanumeric), for
+/// `--policyreport-namespace`.
+pub fn namespace(text: &str) -> Result<String, String> {
+    let alphanumeric = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    let valid = !text.is_empty()
+        && text.len() <= 63
+        && text.chars().all(|c| alphanumeric(c) || c == '-')
+        && text.starts_with(alphanumeric)
+        && text.ends_with(alphanumeric);
+    if valid {
+        Ok(text.to_string())
+    } else {
+        Err(format!(
+            "{text:?} is not a namespace name: at most 63 lowercase letters, digits and '-', \
+             starting and ending with a letter or digit"
+        ))
+    }
+}
+
 fn properties(f: &Finding, facts: &crate::facts::Facts) -> Map<String, Value> {
     let mut properties = Map::new();
     properties.insert(
@@ -205,6 +225,14 @@ mod tests {
         assert_eq!(fail["location"], "/etc/kubernetes/scheduler.conf");
         assert!(fail["evidence.1"].as_str().unwrap().starts_with("file: "));
         assert_eq!(fail["pid"], "4242");
+    }
+
+    #[test]
+    fn namespaces_must_be_dns_labels() {
+        assert_eq!(namespace("schedguard").unwrap(), "schedguard");
+        assert!(namespace("Bad_NS").is_err());
+        assert!(namespace("-x").is_err());
+        assert!(namespace(&"a".repeat(64)).is_err());
     }
 
     #[test]
