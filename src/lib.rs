@@ -14,5 +14,6 @@ pub mod cluster;
 pub mod facts;
 pub mod host;
 pub mod k8s;
+pub mod manual;
 pub mod report;
 pub mod time;

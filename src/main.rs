@@ -1,11 +1,11 @@
 //! The schedguard command line: `audit`, `checks` and `explain`.
 
 use anyhow::{bail, Context, Result};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use schedguard::checks::{self, catalogue, Finding, Severity, Status};
 use schedguard::facts::{Facts, FACTS_SCHEMA};
 use schedguard::host;
-use schedguard::report::{self, text::Style, Audit};
+use schedguard::report::{self, Audit};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -53,13 +53,67 @@ enum Command {
     },
     /// Audit on a schedule and deliver every report upstream (a service).
     Agent(Box<schedguard::agent::config::AgentArgs>),
+
+    // --- output formats and packaging (branch formats) ---
+    /// Write the man pages or a shell completion script (for packaging).
+    #[command(hide = true)]
+    Generate {
+        #[command(subcommand)]
+        what: Generated,
+    },
+    // --- end formats ---
 }
+
+// --- output formats and packaging (branch formats) ---
+/// What `schedguard generate` writes, from this command line's definition.
+#[derive(Subcommand)]
+enum Generated {
+    /// The man pages (schedguard.1, schedguard-audit.1, ...) into DIR.
+    Man {
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
+    /// The completion script of SHELL, on standard output.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+fn generate(what: Generated) -> Result<u8> {
+    let cmd = Cli::command();
+    match what {
+        Generated::Man { dir } => {
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            for page in schedguard::manual::write_man_pages(cmd, &dir)
+                .with_context(|| format!("cannot write man pages into {}", dir.display()))?
+            {
+                println!("{}", page.display());
+            }
+        }
+        Generated::Completions { shell } => {
+            schedguard::manual::write_completions(cmd, shell, &mut std::io::stdout().lock())?;
+        }
+    }
+    Ok(exit::OK)
+}
+// --- end formats ---
 
 #[derive(clap::Args)]
 struct AuditArgs {
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    format: Format,
+    #[arg(long, value_enum, default_value_t = report::Format::Text)]
+    format: report::Format,
+    /// Write the report to FILE instead of standard output, replacing it
+    /// atomically (a temporary file in the same directory, fsync, rename),
+    /// with mode 0644.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// With --format policyreport: a namespaced PolicyReport in NAMESPACE
+    /// instead of a ClusterPolicyReport.
+    #[arg(long, value_name = "NAMESPACE", value_parser = report::policyreport::namespace)]
+    policyreport_namespace: Option<String>,
     /// The host's root directory (for running in a container with the host's
     /// / mounted, e.g. /host).
     #[arg(long, default_value = "/", value_name = "DIR")]
@@ -156,6 +210,7 @@ fn run(cli: Cli) -> Result<u8> {
             Ok(exit::OK)
         }
         Command::Explain { id } => explain(&id),
+        Command::Generate { what } => generate(what),
         Command::Agent(args) => {
             init_logging();
             match schedguard::agent::run(*args) {
@@ -210,7 +265,8 @@ fn audit(args: AuditArgs) -> Result<u8> {
     }
     if let Some(path) = &args.save_facts {
         let json = serde_json::to_vec_pretty(&facts)?;
-        write_atomically(path, &json)
+        // Facts hold the command lines: readable by their owner only.
+        report::output::write_atomically(path, &json, 0o600)
             .with_context(|| format!("cannot save facts to {}", path.display()))?;
     }
 
@@ -219,22 +275,28 @@ fn audit(args: AuditArgs) -> Result<u8> {
         facts: &facts,
         findings: &findings,
     };
-    let output = match args.format {
-        Format::Json => report::json::render(&audit),
-        Format::Text => {
-            let colour = match args.color {
-                Colour::Always => true,
-                Colour::Never => false,
-                Colour::Auto => {
-                    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-                }
-            };
-            report::text::render(&audit, Style { colour })
+    let colour = match args.color {
+        Colour::Always => true,
+        Colour::Never => false,
+        Colour::Auto => {
+            args.output.is_none()
+                && std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none()
         }
     };
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(output.as_bytes())?;
-    stdout.flush()?;
+    let options = report::Options {
+        colour,
+        policyreport_namespace: args.policyreport_namespace.clone(),
+    };
+    let output = report::render(args.format, &audit, &options);
+    match &args.output {
+        Some(path) => report::output::write_atomically(path, output.as_bytes(), 0o644)?,
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(output.as_bytes())?;
+            stdout.flush()?;
+        }
+    }
 
     Ok(exit_code(&facts, &findings, args.fail_on.severity()))
 }
@@ -307,35 +369,6 @@ fn read_limited(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
         return Err(std::io::Error::other(format!("larger than {limit} bytes")));
     }
     Ok(bytes)
-}
-
-/// Writes to a temporary file beside `path`, fsyncs, then renames.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .ok_or_else(|| std::io::Error::other("no file name"))?;
-    let temp = dir.join(format!(
-        ".{}.{}.tmp",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&temp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    result
 }
 
 fn print_checks(format: Format) -> Result<()> {

@@ -70,14 +70,6 @@ fn http_get(port: u16, path: &str) -> String {
         .unwrap_or_default()
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Writes a config (and a 0600 token) into `dir` and starts the agent.
 fn start_agent(dir: &Path, collector_port: u16, extra: &str, env: &[(&str, &str)]) -> Agent {
     let token = dir.join("token");

@@ -3,6 +3,7 @@
 //! counters, base units (`_seconds`, `_bytes`).
 
 use crate::checks::Finding;
+use crate::report::prometheus::family;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -28,18 +29,6 @@ pub struct State {
     pub ready: bool,
 }
 
-fn escape(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
-fn family(out: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(out, "# HELP {name} {help}");
-    let _ = writeln!(out, "# TYPE {name} {kind}");
-}
-
 impl State {
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -56,26 +45,7 @@ impl State {
             env!("CARGO_PKG_VERSION")
         );
 
-        family(
-            &mut out,
-            "schedguard_check_status",
-            "gauge",
-            "1 for the status each check had for each target in the last audit.",
-        );
-        for f in &self.findings {
-            let (pid, kind) = f
-                .target
-                .as_ref()
-                .map_or((0, "none"), |t| (t.pid, t.kind.as_str()));
-            let _ = writeln!(
-                out,
-                "schedguard_check_status{{check=\"{}\",severity=\"{}\",status=\"{}\",target_pid=\"{pid}\",target_kind=\"{}\"}} 1",
-                escape(&f.check),
-                f.severity,
-                f.status,
-                escape(kind)
-            );
-        }
+        crate::report::prometheus::check_status(&mut out, &self.findings);
 
         family(
             &mut out,
@@ -201,10 +171,5 @@ mod tests {
             }
             assert!(text.contains(&format!("# HELP {} ", parts[2])));
         }
-    }
-
-    #[test]
-    fn label_values_are_escaped() {
-        assert_eq!(escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
     }
 }

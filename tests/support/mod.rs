@@ -234,9 +234,36 @@ pub fn write(path: &Path, text: &str, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
+/// A TCP port on loopback that nothing listens on (at the time of asking).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The whole answer (status line, headers, body) to a GET on loopback, or ""
+/// when nothing answers.
+pub fn http_answer(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return String::new();
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_err() {
+        return String::new();
+    }
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer
+}
+
 /// A kubeconfig that points at nothing (no secrets; a token placeholder).
 pub const KUBECONFIG: &str = "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: https://127.0.0.1:1\n    insecure-skip-tls-verify: true\n  name: none\ncontexts:\n- context:\n    cluster: none\n    user: none\n  name: none\ncurrent-context: none\nusers:\n- name: none\n  user:\n    token: not-a-secret\n";
 pub mod collector;
 pub mod kubeapi;
 pub mod realk8s;
 pub mod server;
+pub mod validate;
