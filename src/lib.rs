@@ -9,6 +9,7 @@
 
 pub mod agent;
 pub mod checks;
+pub mod collector;
 pub mod facts;
 pub mod host;
 pub mod k8s;
