@@ -186,7 +186,7 @@ pub async fn fleet(State(app): State<Arc<App>>, headers: HeaderMap) -> Response 
         let count = by_severity.get(&severity).map_or(0, BTreeSet::len);
         let _ = write!(
             body,
-            "<div class=\"tile{}\"><b>{count}</b><a href=\"/findings?status=fail&amp;severity={}\">failing {} checks</a></div>",
+            "<div class=\"tile{}\"><b>{count}</b><a href=\"/findings?status=fail&amp;severity={}\">failing a {} check</a></div>",
             if count > 0 { " fail" } else { "" },
             severity.as_str(),
             severity.as_str()
