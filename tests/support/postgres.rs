@@ -192,14 +192,13 @@ impl Postgres {
             .stdout(log.try_clone().unwrap())
             .stderr(log);
         if self.tls {
-            command.args([
-                "-c",
-                "ssl=on",
-                "-c",
-                "ssl_cert_file=server.crt",
-                "-c",
-                "ssl_key_file=server.key",
-            ]);
+            // Relative paths would be read from the data directory.
+            let file = |name: &str| self.dir.path().join(name).display().to_string();
+            command.args(["-c", "ssl=on", "-c"]);
+            command.arg(format!("ssl_cert_file={}", file("server.crt")));
+            command
+                .arg("-c")
+                .arg(format!("ssl_key_file={}", file("server.key")));
         }
         let mut child = command.spawn().expect("postgres starts");
         let isready = self.bin.join("pg_isready");
