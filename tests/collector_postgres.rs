@@ -42,7 +42,10 @@ fn a_collector_on_postgres_stores_reports_once_and_answers_queries() {
         200,
         "redelivery"
     );
-    assert_eq!(collector.report_ids(&tokens, "cp-a"), std::slice::from_ref(&id));
+    assert_eq!(
+        collector.report_ids(&tokens, "cp-a"),
+        std::slice::from_ref(&id)
+    );
 
     for i in 0..10 {
         let status = if i % 2 == 0 {
