@@ -105,7 +105,7 @@ fn two_collectors_share_one_postgres_database() {
                     for _ in 0..10 {
                         let (_, body) = reports::with(node, &[("SG-501", Status::Pass)]);
                         let r = collector.post(tokens, node, &body);
-                        assert_eq!(r.status, 201, "{}", r.text());
+                        assert_eq!(r.status, 201, "{}\n{}", r.text(), collector.log());
                     }
                 });
             }

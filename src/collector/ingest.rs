@@ -5,7 +5,7 @@
 //! report and retry slowly, 429/503 retry after Retry-After, other 4xx drop
 //! it, 2xx and 409 mean delivered.
 
-use crate::checks::{Finding, Status};
+use crate::checks::{Severity, Status};
 use crate::collector::reply::{self, Problem};
 use crate::collector::store::{CheckState, Incoming, Outcome};
 use crate::collector::tokens::valid_node_name;
@@ -19,6 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use http_body_util::BodyExt;
 use serde::Deserialize;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::sync::Arc;
@@ -36,12 +37,13 @@ const INLINE_DECODE: usize = 64 << 10;
 type Refusal = (&'static str, Problem);
 
 #[derive(Deserialize)]
-struct Envelope {
+struct Envelope<'a> {
     schema: String,
     report_id: String,
     created_at: String,
     sender: Sender,
-    report: ReportBody,
+    #[serde(borrow)]
+    report: ReportBody<'a>,
 }
 
 #[derive(Deserialize)]
@@ -53,12 +55,27 @@ struct Sender {
     agent_version: String,
 }
 
-/// The parts of a `schedguard.report/v1` the collector reads; the rest is
-/// kept in the stored body.
+/// The parts of a `schedguard.report/v1` the collector reads; the rest
+/// (evidence, remediation...) is only kept in the stored body, so it is
+/// skipped here rather than copied.
 #[derive(Deserialize)]
-struct ReportBody {
+struct ReportBody<'a> {
     schema: String,
-    findings: Vec<Finding>,
+    #[serde(borrow)]
+    findings: Vec<FindingHead<'a>>,
+}
+
+/// A finding's verdict, borrowing from the body where it can.
+#[derive(Deserialize)]
+struct FindingHead<'a> {
+    #[serde(borrow)]
+    check: Cow<'a, str>,
+    #[serde(borrow)]
+    title: Cow<'a, str>,
+    status: Status,
+    severity: Severity,
+    #[serde(borrow)]
+    message: Cow<'a, str>,
 }
 
 /// Only the schema names, to tell "another version" from "broken".
@@ -150,8 +167,21 @@ async fn receive(app: &App, headers: &HeaderMap, body: Body) -> Result<Response,
     let inline = raw.len() <= INLINE_DECODE;
     let decode = move || -> Result<Incoming, Refusal> {
         if gzipped {
-            let json = gunzip(&raw, max_report)?;
-            parse(&json, raw, received_at)
+            // Each thread inflates into the same buffer again and again
+            // (about six times the body), rather than allocating it anew.
+            thread_local! {
+                static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+            }
+            BUFFER.with_borrow_mut(|json| {
+                let result = match gunzip_into(&raw, max_report, json) {
+                    Ok(()) => parse(json, raw, received_at),
+                    Err(e) => Err(e),
+                };
+                if json.capacity() > 1 << 20 {
+                    *json = Vec::new();
+                }
+                result
+            })
         } else {
             let stored = gzip(&raw);
             parse(&raw, stored, received_at)
@@ -324,10 +354,18 @@ async fn read_body(mut body: Body, limit: usize) -> Result<Vec<u8>, Refusal> {
 /// Decompresses at most `limit` bytes: a small body that inflates beyond
 /// it (a gzip bomb) is refused without being inflated further.
 pub fn gunzip(raw: &[u8], limit: usize) -> Result<Vec<u8>, Refusal> {
-    let mut json = Vec::with_capacity((raw.len() * 6).min(limit));
+    let mut json = Vec::new();
+    gunzip_into(raw, limit, &mut json)?;
+    Ok(json)
+}
+
+/// [`gunzip`] into a buffer (emptied first).
+fn gunzip_into(raw: &[u8], limit: usize, json: &mut Vec<u8>) -> Result<(), Refusal> {
+    json.clear();
+    json.reserve((raw.len() * 6).min(limit));
     let read = flate2::read::GzDecoder::new(raw)
         .take(limit as u64 + 1)
-        .read_to_end(&mut json);
+        .read_to_end(json);
     if let Err(e) = read {
         return Err((
             "bad_gzip",
@@ -342,7 +380,7 @@ pub fn gunzip(raw: &[u8], limit: usize) -> Result<Vec<u8>, Refusal> {
             "the body decompresses to more than {limit} bytes (--max-report)"
         )));
     }
-    Ok(json)
+    Ok(())
 }
 
 fn gzip(json: &[u8]) -> Vec<u8> {
@@ -436,8 +474,19 @@ pub fn parse(json: &[u8], stored: Vec<u8>, received_at: i64) -> Result<Incoming,
         .map_err(|e| bad(format!("created_at: {e}")))?;
 
     let findings = &envelope.report.findings;
-    let mut checks: BTreeMap<&str, &Finding> = BTreeMap::new();
+    let mut checks: BTreeMap<&str, &FindingHead> = BTreeMap::new();
+    let mut summary = Summary {
+        total: findings.len(),
+        ..Summary::default()
+    };
     for f in findings {
+        match f.status {
+            Status::Pass => summary.pass += 1,
+            Status::Fail => summary.fail += 1,
+            Status::Warn => summary.warn += 1,
+            Status::Error => summary.error += 1,
+            Status::Skip => summary.skip += 1,
+        }
         if !is_check_id(&f.check) {
             return Err(bad(format!(
                 "finding check {:?} is not a check ID such as SG-501",
@@ -445,22 +494,23 @@ pub fn parse(json: &[u8], stored: Vec<u8>, received_at: i64) -> Result<Incoming,
             )));
         }
         let worse = checks
-            .get(f.check.as_str())
+            .get(f.check.as_ref())
             .is_none_or(|kept| rank(f.status) > rank(kept.status));
         if worse {
             checks.insert(&f.check, f);
         }
     }
-    let checks = checks
+    let checks: Vec<CheckState> = checks
         .into_values()
         .map(|f| CheckState {
-            check: f.check.clone(),
+            check: f.check.to_string(),
             status: f.status,
             severity: f.severity,
-            title: f.title.clone(),
-            message: f.message.clone(),
+            title: f.title.to_string(),
+            message: f.message.to_string(),
         })
         .collect();
+    let digest = crate::collector::store::digest(&checks);
 
     let sender = envelope.sender;
     Ok(Incoming {
@@ -472,8 +522,9 @@ pub fn parse(json: &[u8], stored: Vec<u8>, received_at: i64) -> Result<Incoming,
         machine_id: sender.machine_id,
         boot_id: sender.boot_id,
         agent_version: sender.agent_version,
-        summary: Summary::of(findings),
+        summary,
         checks,
+        digest,
         body: stored,
     })
 }

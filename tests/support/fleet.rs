@@ -29,18 +29,28 @@ impl Tokens {
             writes: BTreeMap::new(),
         };
         for node in nodes {
-            t.add(node);
+            t.insert(node);
         }
+        t.save();
         t
     }
 
-    /// Adds a write token for `node` and rewrites the file.
-    pub fn add(&mut self, node: &str) -> String {
+    fn insert(&mut self, node: &str) -> String {
         let token = tokens::mint().unwrap();
         self.lines
             .push(tokens::line(&Role::Write { node: node.into() }, &token));
         self.writes.insert(node.to_string(), token.clone());
+        token
+    }
+
+    fn save(&self) {
         write(&self.path, &(self.lines.join("\n") + "\n"), 0o644);
+    }
+
+    /// Adds a write token for `node` and rewrites the file.
+    pub fn add(&mut self, node: &str) -> String {
+        let token = self.insert(node);
+        self.save();
         token
     }
 

@@ -46,8 +46,36 @@ pub struct Incoming {
     pub agent_version: String,
     pub summary: Summary,
     pub checks: Vec<CheckState>,
+    /// [`digest`] of `checks`: equal digests mean nothing to compare.
+    pub digest: String,
     /// The envelope as JSON, gzipped.
     pub body: Vec<u8>,
+}
+
+/// A fingerprint of check states (SHA-256, hex). A report whose fingerprint
+/// equals the node's stored one changes none of its checks, so the writer
+/// need not read them: the common case, as most reports repeat the last.
+pub fn digest(checks: &[CheckState]) -> String {
+    let mut context = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    for c in checks {
+        for part in [
+            c.check.as_str(),
+            c.status.as_str(),
+            c.severity.as_str(),
+            c.title.as_str(),
+            c.message.as_str(),
+        ] {
+            context.update(part.as_bytes());
+            context.update(&[0]);
+        }
+        context.update(b"\n");
+    }
+    context
+        .finish()
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// What storing one report did.
@@ -78,6 +106,9 @@ pub struct Node {
     /// Reports stored since the last pruning (retention bookkeeping).
     #[serde(skip)]
     pub kept_reports: i64,
+    /// [`digest`] of the node's current check states.
+    #[serde(skip)]
+    pub checks_digest: String,
 }
 
 /// The current state of one check on one node.

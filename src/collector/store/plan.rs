@@ -13,8 +13,25 @@ pub struct Loaded {
     pub existing: HashMap<String, String>,
     /// Rows of the nodes in the batch.
     pub nodes: HashMap<String, Node>,
-    /// Current check states of the nodes in the batch: node, then check.
+    /// Current check states, node then check, of the nodes that
+    /// [`needs_checks`] names.
     pub current: HashMap<String, BTreeMap<String, Current>>,
+}
+
+/// The nodes whose check states must be loaded for `batch`: those with a
+/// report whose digest differs from the stored one. A node without a row
+/// has no states to load.
+pub fn needs_checks<'a>(batch: &'a [Incoming], nodes: &HashMap<String, Node>) -> Vec<&'a str> {
+    let mut names: Vec<&str> = Vec::new();
+    for r in batch {
+        let differs = nodes
+            .get(&r.node)
+            .is_some_and(|n| n.checks_digest != r.digest);
+        if differs && !names.contains(&r.node.as_str()) {
+            names.push(&r.node);
+        }
+    }
+    names
 }
 
 /// The rows to write.
@@ -98,6 +115,7 @@ pub fn plan(batch: &[Incoming], mut loaded: Loaded, keep: usize) -> Plan {
             last_report_id: String::new(),
             summary: Default::default(),
             kept_reports: 0,
+            checks_digest: String::new(),
         });
         node.kept_reports += 1;
         if r.created_at < node.last_created_at {
@@ -111,6 +129,10 @@ pub fn plan(batch: &[Incoming], mut loaded: Loaded, keep: usize) -> Plan {
         node.last_created_at = r.created_at;
         node.last_report_id = r.report_id.clone();
         node.summary = r.summary.clone();
+        if node.checks_digest == r.digest {
+            continue;
+        }
+        node.checks_digest = r.digest.clone();
 
         let states = loaded.current.entry(r.node.clone()).or_default();
         let fresh: BTreeMap<&str, &CheckState> =
@@ -207,7 +229,7 @@ mod tests {
     use crate::checks::{Severity, Status};
 
     fn report(id: &str, node: &str, at: i64, checks: &[(&str, Status)]) -> Incoming {
-        Incoming {
+        let mut r = Incoming {
             report_id: id.into(),
             node: node.into(),
             created_at: at,
@@ -227,8 +249,11 @@ mod tests {
                     message: format!("{c} is {s}"),
                 })
                 .collect(),
+            digest: String::new(),
             body: Vec::new(),
-        }
+        };
+        r.digest = super::super::digest(&r.checks);
+        r
     }
 
     /// Applies a plan to `loaded` the way a database would.
@@ -321,6 +346,32 @@ mod tests {
         assert_eq!(p.deletes, [("a".to_string(), "SG-501".to_string())]);
         assert_eq!(p.nodes.len(), 1);
         assert_eq!(p.nodes[0].last_report_id, "r4");
+    }
+
+    #[test]
+    fn a_report_that_repeats_the_last_needs_no_check_states() {
+        let mut loaded = Loaded::default();
+        let first = [report("r1", "a", 100, &[("SG-501", Status::Fail)])];
+        let p = plan(&first, loaded.clone(), 10);
+        apply(&first, &mut loaded, &p);
+
+        let same = [report("r2", "a", 200, &[("SG-501", Status::Fail)])];
+        assert!(needs_checks(&same, &loaded.nodes).is_empty());
+        let without_states = Loaded {
+            current: HashMap::new(),
+            ..loaded.clone()
+        };
+        let p = plan(&same, without_states, 10);
+        assert!(p.changes.is_empty() && p.upserts.is_empty() && p.deletes.is_empty());
+        assert_eq!(p.nodes[0].last_report_id, "r2");
+
+        let changed = [report("r3", "a", 300, &[("SG-501", Status::Pass)])];
+        assert_eq!(needs_checks(&changed, &loaded.nodes), ["a"]);
+        let fresh = [report("r4", "new", 300, &[])];
+        assert!(
+            needs_checks(&fresh, &loaded.nodes).is_empty(),
+            "nothing stored to load"
+        );
     }
 
     #[test]

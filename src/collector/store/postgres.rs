@@ -31,7 +31,7 @@ use tokio_postgres::{Client, Config, IsolationLevel, NoTls, Row, Statement};
 /// Connections for queries (each pipelines many queries at once).
 const READERS: usize = 2;
 /// Attempts of a batch that meets a concurrent writer.
-const ATTEMPTS: u32 = 5;
+const ATTEMPTS: u32 = 8;
 
 /// A PostgreSQL error in one line: the server's message and code, or the
 /// client's error chain.
@@ -58,7 +58,7 @@ fn pg(doing: &'static str) -> impl Fn(tokio_postgres::Error) -> StoreError {
 
 const NODE_COLUMNS: &str = "node, hostname, machine_id, boot_id, agent_version, first_seen, \
     last_received_at, last_created_at, last_report_id, pass_count, fail_count, warn_count, \
-    error_count, skip_count, total_count, kept_reports";
+    error_count, skip_count, total_count, kept_reports, checks_digest";
 const FINDING_COLUMNS: &str = "node, check_id, status, severity, title, message, since, report_id";
 const REPORT_COLUMNS: &str = "report_id, node, created_at, received_at, pass_count, fail_count, \
     warn_count, error_count, skip_count, total_count";
@@ -83,6 +83,7 @@ fn node_of(row: &Row) -> Result<Node, tokio_postgres::Error> {
             row.try_get(14)?,
         ]),
         kept_reports: row.try_get(15)?,
+        checks_digest: row.try_get(16)?,
     })
 }
 
@@ -189,7 +190,8 @@ impl Writer {
             .prepare(&format!(
                 "INSERT INTO nodes ({NODE_COLUMNS}) SELECT * FROM unnest($1::text[], $2::text[], \
                  $3::text[], $4::text[], $5::text[], $6::int8[], $7::int8[], $8::int8[], $9::text[], \
-                 $10::int8[], $11::int8[], $12::int8[], $13::int8[], $14::int8[], $15::int8[], $16::int8[]) \
+                 $10::int8[], $11::int8[], $12::int8[], $13::int8[], $14::int8[], $15::int8[], $16::int8[], \
+                 $17::text[]) \
                  ON CONFLICT (node) DO UPDATE SET hostname = excluded.hostname, \
                  machine_id = excluded.machine_id, boot_id = excluded.boot_id, \
                  agent_version = excluded.agent_version, last_received_at = excluded.last_received_at, \
@@ -197,7 +199,7 @@ impl Writer {
                  pass_count = excluded.pass_count, fail_count = excluded.fail_count, \
                  warn_count = excluded.warn_count, error_count = excluded.error_count, \
                  skip_count = excluded.skip_count, total_count = excluded.total_count, \
-                 kept_reports = excluded.kept_reports"
+                 kept_reports = excluded.kept_reports, checks_digest = excluded.checks_digest"
             ))
             .await
             .map_err(&p)?;
@@ -294,6 +296,14 @@ impl PostgresStore {
         };
         let mut client = store.connect().await?;
         migrate(&mut client).await?;
+        for statement in schema::POSTGRES_TUNING {
+            if let Err(e) = client.batch_execute(statement).await {
+                tracing::info!(
+                    "this database does not take `{statement}` ({}); skipped",
+                    describe(&e)
+                );
+            }
+        }
         *store.writer.lock().await = Some(Writer::prepare(client).await?);
         Ok(store)
     }
@@ -325,6 +335,16 @@ impl PostgresStore {
                 client
             }
         };
+        // Statements are prepared once per connection, often while the
+        // tables are still small; a plan fixed then (a sequential scan)
+        // would stay as they grow. Planning each execution costs little
+        // beside a batch. Databases without the setting just skip it.
+        if let Err(e) = client
+            .batch_execute("SET plan_cache_mode = force_custom_plan")
+            .await
+        {
+            tracing::debug!("plan_cache_mode not set: {}", describe(&e));
+        }
         Ok(client)
     }
 
@@ -354,7 +374,12 @@ impl PostgresStore {
                 Ok(outcomes) => return Ok(outcomes),
                 Err(Attempt::Again(why)) if attempt < ATTEMPTS => {
                     tracing::debug!("a concurrent write touched the same rows ({why}); retrying");
-                    tokio::time::sleep(Duration::from_millis(10 * u64::from(attempt))).await;
+                    // Scattered, so that two collectors do not collide again.
+                    let scatter = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| u64::from(d.subsec_nanos()) % 10);
+                    tokio::time::sleep(Duration::from_millis(5 * u64::from(attempt) + scatter))
+                        .await;
                 }
                 Err(Attempt::Again(why)) => {
                     return Err(StoreError::Unavailable(format!(
@@ -461,12 +486,9 @@ async fn try_write(
         }
     }
     let (by_id, by_node): ([&(dyn ToSql + Sync); 1], [&(dyn ToSql + Sync); 1]) = ([&ids], [&names]);
-    let (existing, nodes, findings) = tokio::try_join!(
-        tx.query(&w.existing, &by_id),
-        tx.query(&w.nodes, &by_node),
-        tx.query(&w.findings, &by_node),
-    )
-    .map_err(pg("reading the state a batch touches"))?;
+    let (existing, nodes) =
+        tokio::try_join!(tx.query(&w.existing, &by_id), tx.query(&w.nodes, &by_node),)
+            .map_err(pg("reading the state a batch touches"))?;
     let mut loaded = Loaded::default();
     for row in &existing {
         let get = pg("reading earlier deliveries");
@@ -478,16 +500,24 @@ async fn try_write(
         let node = node_of(row).map_err(pg("reading nodes"))?;
         loaded.nodes.insert(node.node.clone(), node);
     }
-    for name in &names {
-        loaded.current.entry(name.to_string()).or_default();
-    }
-    for row in &findings {
-        let current = current_of(row)?;
-        loaded
-            .current
-            .entry(current.node.clone())
-            .or_default()
-            .insert(current.check.clone(), current);
+    // Check states only of nodes whose checks may have changed.
+    let changed = plan::needs_checks(batch, &loaded.nodes);
+    if !changed.is_empty() {
+        let rows = tx
+            .query(&w.findings, &[&changed])
+            .await
+            .map_err(pg("reading the findings a batch changes"))?;
+        for name in &changed {
+            loaded.current.entry(name.to_string()).or_default();
+        }
+        for row in &rows {
+            let current = current_of(row)?;
+            loaded
+                .current
+                .entry(current.node.clone())
+                .or_default()
+                .insert(current.check.clone(), current);
+        }
     }
     let plan = plan::plan(batch, loaded, keep);
 
@@ -568,9 +598,13 @@ async fn try_write(
         n_column(5),
     );
     let n_kept: Vec<i64> = n.iter().map(|n| n.kept_reports).collect();
+    let n_digest: Vec<&str> = n.iter().map(|n| n.checks_digest.as_str()).collect();
 
-    // All writes are sent at once (the connection pipelines them).
-    let (inserted, _, _, _, _) = tokio::try_join!(
+    // All writes are sent at once (the connection pipelines them). When one
+    // fails, the server refuses the ones after it ("transaction is
+    // aborted"), so the errors are read in statement order: the first is
+    // the cause, and it says whether to try again.
+    let (inserted, upserted, deleted, recorded, noded) = tokio::join!(
         async {
             if new.is_empty() {
                 Ok(Vec::new())
@@ -648,13 +682,18 @@ async fn try_write(
                         &n_skip,
                         &n_total,
                         &n_kept,
+                        &n_digest,
                     ],
                 )
                 .await
             }
         },
-    )
-    .map_err(pg("writing a batch"))?;
+    );
+    let write = pg("writing a batch");
+    let inserted = inserted.map_err(&write)?;
+    for result in [upserted, deleted, recorded, noded] {
+        result.map_err(&write)?;
+    }
     if inserted.len() != new.len() {
         // Another collector stored one of these reports since we looked.
         return Err(Attempt::Again(

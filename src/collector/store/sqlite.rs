@@ -34,7 +34,7 @@ fn sql(doing: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
 
 const NODE_COLUMNS: &str = "node, hostname, machine_id, boot_id, agent_version, first_seen, \
     last_received_at, last_created_at, last_report_id, pass_count, fail_count, warn_count, \
-    error_count, skip_count, total_count, kept_reports";
+    error_count, skip_count, total_count, kept_reports, checks_digest";
 
 fn node_of(row: &Row<'_>) -> rusqlite::Result<Node> {
     Ok(Node {
@@ -56,6 +56,7 @@ fn node_of(row: &Row<'_>) -> rusqlite::Result<Node> {
             row.get(14)?,
         ]),
         kept_reports: row.get(15)?,
+        checks_digest: row.get(16)?,
     })
 }
 
@@ -220,7 +221,9 @@ impl SqliteStore {
                     reason: format!("the file system does not allow WAL (journal_mode is {mode})"),
                 });
             }
-            conn.execute_batch("PRAGMA synchronous=FULL")
+            // The writer keeps the hot pages (nodes, indexes) in a 64 MiB
+            // cache instead of reading them back for every batch.
+            conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA cache_size=-65536")
                 .map_err(sql("setting synchronous=FULL"))?;
             migrate(&mut conn)?;
             Ok(SqliteStore {
@@ -270,11 +273,6 @@ fn load(tx: &rusqlite::Transaction<'_>, batch: &[Incoming]) -> Result<Loaded, St
     let mut node_row = tx
         .prepare(&format!("SELECT {NODE_COLUMNS} FROM nodes WHERE node = ?1"))
         .map_err(sql("preparing the node query"))?;
-    let mut findings = tx
-        .prepare(&format!(
-            "SELECT {FINDING_COLUMNS} FROM findings WHERE node = ?1"
-        ))
-        .map_err(sql("preparing the findings query"))?;
     for r in batch {
         if let Some(node) = existing
             .query_row([&r.report_id], |row| row.get::<_, String>(0))
@@ -283,7 +281,7 @@ fn load(tx: &rusqlite::Transaction<'_>, batch: &[Incoming]) -> Result<Loaded, St
         {
             loaded.existing.insert(r.report_id.clone(), node);
         }
-        if loaded.nodes.contains_key(&r.node) || loaded.current.contains_key(&r.node) {
+        if loaded.nodes.contains_key(&r.node) {
             continue;
         }
         if let Some(node) = node_row
@@ -293,10 +291,18 @@ fn load(tx: &rusqlite::Transaction<'_>, batch: &[Incoming]) -> Result<Loaded, St
         {
             loaded.nodes.insert(r.node.clone(), node);
         }
+    }
+
+    let mut findings = tx
+        .prepare(&format!(
+            "SELECT {FINDING_COLUMNS} FROM findings WHERE node = ?1"
+        ))
+        .map_err(sql("preparing the findings query"))?;
+    for name in plan::needs_checks(batch, &loaded.nodes) {
         let rows = findings
-            .query_map([&r.node], finding_row)
+            .query_map([name], finding_row)
             .map_err(sql("reading a node's findings"))?;
-        let states = loaded.current.entry(r.node.clone()).or_default();
+        let states = loaded.current.entry(name.to_string()).or_default();
         for row in rows {
             let current = current_of(row.map_err(sql("reading a node's findings"))?)?;
             states.insert(current.check.clone(), current);
@@ -398,14 +404,15 @@ fn write_batch(
 
         let mut node = tx
             .prepare(&format!(
-                "INSERT INTO nodes ({NODE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) \
+                "INSERT INTO nodes ({NODE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) \
                  ON CONFLICT (node) DO UPDATE SET hostname = excluded.hostname, machine_id = excluded.machine_id, \
                  boot_id = excluded.boot_id, agent_version = excluded.agent_version, \
                  last_received_at = excluded.last_received_at, last_created_at = excluded.last_created_at, \
                  last_report_id = excluded.last_report_id, pass_count = excluded.pass_count, \
                  fail_count = excluded.fail_count, warn_count = excluded.warn_count, \
                  error_count = excluded.error_count, skip_count = excluded.skip_count, \
-                 total_count = excluded.total_count, kept_reports = excluded.kept_reports"
+                 total_count = excluded.total_count, kept_reports = excluded.kept_reports, \
+                 checks_digest = excluded.checks_digest"
             ))
             .map_err(sql("preparing the node upsert"))?;
         for n in &plan.nodes {
@@ -426,7 +433,8 @@ fn write_batch(
                 c[3],
                 c[4],
                 c[5],
-                n.kept_reports
+                n.kept_reports,
+                n.checks_digest
             ])
             .map_err(sql("storing a node"))?;
         }
@@ -637,7 +645,7 @@ mod tests {
     use crate::collector::store::CheckState;
 
     fn report(id: &str, node: &str, at: i64, status: Status) -> Incoming {
-        Incoming {
+        let mut r = Incoming {
             report_id: id.into(),
             node: node.into(),
             created_at: at,
@@ -652,10 +660,13 @@ mod tests {
                 status,
                 severity: Severity::High,
                 title: "t".into(),
-                message: "m".into(),
+                message: format!("SG-501 is {status}"),
             }],
+            digest: String::new(),
             body: vec![1, 2, 3],
-        }
+        };
+        r.digest = crate::collector::store::digest(&r.checks);
+        r
     }
 
     #[tokio::test]
