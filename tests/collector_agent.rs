@@ -2,7 +2,8 @@
 //! while the collector is killed with SIGKILL again and again (mid-delivery
 //! of the agent's backlog) and restarted on the same port and database.
 //! Every report the agent made is stored exactly once, or still waits in its
-//! spool; none is lost. On SQLite and on PostgreSQL.
+//! spool; none is lost. On SQLite and on PostgreSQL. Also: client
+//! certificates, and a report too large for the collector.
 
 mod support;
 
@@ -23,7 +24,8 @@ struct Agent {
 }
 
 impl Agent {
-    fn start(dir: &Path, collector: &Collector, tokens: &Tokens) -> Agent {
+    /// Starts the agent; `extra` lines are added to its configuration.
+    fn start(dir: &Path, collector: &Collector, tokens: &Tokens, extra: &str) -> Agent {
         let token = dir.join("agent.token");
         write(&token, &format!("{}\n", tokens.write(NODE)), 0o600);
         let ca = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/test-ca.crt");
@@ -33,7 +35,7 @@ impl Agent {
             &config,
             &format!(
                 "interval: 1s\nno_network: true\nreport_url: https://127.0.0.1:{}/v1/reports\n\
-                 token_file: {}\nca_file: {}\nspool_dir: {}\nlisten: 127.0.0.1:{}\nnode_name: {NODE}\n",
+                 token_file: {}\nca_file: {}\nspool_dir: {}\nlisten: 127.0.0.1:{}\nnode_name: {NODE}\n{extra}",
                 collector.port,
                 token.display(),
                 ca.display(),
@@ -102,7 +104,7 @@ impl Agent {
 fn delivers_through_sigkills(database: &str, dir: &Path) {
     let tokens = Tokens::create(dir, &[NODE]);
     let mut collector = Collector::start(dir, &tokens, database, &[]);
-    let mut agent = Agent::start(dir, &collector, &tokens);
+    let mut agent = Agent::start(dir, &collector, &tokens, "");
     let stored = |c: &Collector| c.report_ids(&tokens, NODE).len();
     wait_until(Duration::from_secs(60), "the first reports", || {
         stored(&collector) >= 2
@@ -161,4 +163,72 @@ fn the_real_agent_loses_nothing_while_a_collector_on_postgres_is_killed_and_rest
     let Some(pg) = Postgres::start() else { return };
     let dir = tempfile::tempdir().unwrap();
     delivers_through_sigkills(&pg.url(), dir.path());
+}
+
+#[test]
+fn a_collector_requiring_client_certificates_takes_the_agents_and_no_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let support = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support");
+    let ca = support.join("test-ca.crt");
+    let tokens = Tokens::create(dir.path(), &[NODE]);
+    let database = format!("sqlite:{}", dir.path().join("collector.db").display());
+    let collector = Collector::start(
+        dir.path(),
+        &tokens,
+        &database,
+        &["--client-ca", ca.to_str().unwrap()],
+    );
+    let anonymous =
+        support::http::Client::https(collector.port).request("GET", "/healthz", &[], b"");
+    assert!(
+        !matches!(&anonymous, Ok(r) if r.status == 200),
+        "a client without a certificate got in: {anonymous:?}"
+    );
+
+    let key = dir.path().join("client.key");
+    write(
+        &key,
+        &std::fs::read_to_string(support.join("test-client.key")).unwrap(),
+        0o600,
+    );
+    let extra = format!(
+        "client_cert: {}\nclient_key: {}\n",
+        support.join("test-client.crt").display(),
+        key.display()
+    );
+    let mut agent = Agent::start(dir.path(), &collector, &tokens, &extra);
+    wait_until(
+        Duration::from_secs(60),
+        "a report through mutual TLS",
+        || !collector.report_ids(&tokens, NODE).is_empty(),
+    );
+    agent.stop();
+}
+
+/// A report over --max-body gets 413, which the agent acts on: dropped,
+/// not retried forever.
+#[test]
+fn the_real_agent_drops_a_report_the_collector_finds_too_large() {
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = Tokens::create(dir.path(), &[NODE]);
+    let database = format!("sqlite:{}", dir.path().join("collector.db").display());
+    let collector = Collector::start(dir.path(), &tokens, &database, &["--max-body", "1024"]);
+    // A scheduler to audit, so that the report has findings (some KB).
+    let _scheduler = support::start(
+        Command::new(support::install_fake(dir.path())),
+        "kube-scheduler",
+    );
+    let mut agent = Agent::start(dir.path(), &collector, &tokens, "");
+    wait_until(
+        Duration::from_secs(60),
+        "the agent to drop a report",
+        || agent.log().contains("rejected report"),
+    );
+    assert!(
+        agent.log().contains("(413 {\"error\":\"the body is"),
+        "{}",
+        agent.log()
+    );
+    agent.stop();
+    assert!(collector.report_ids(&tokens, NODE).is_empty());
 }

@@ -140,7 +140,7 @@ fn the_dashboard_shows_the_fleet_matrix_and_node_pages_in_headless_chromium() {
         dir.path(),
         &tokens,
         &database,
-        &["--interval", "5s", "--stale-after", "2"],
+        &["--interval", "4s", "--stale-after", "3"],
     );
     let post = |node: &str, body: &[u8]| {
         let r = collector.post(&tokens, node, body);

@@ -87,6 +87,8 @@ pub struct ServeArgs {
     #[arg(long, env = "SCHEDGUARD_COLLECTOR_KEEP_REPORTS", value_name = "N")]
     pub keep_reports: Option<usize>,
     /// How often agents report (their `interval`) [default: 5m].
+    // Limitation: one interval for the whole fleet; agents configured with
+    // a longer interval look stale early.
     #[arg(long, env = "SCHEDGUARD_COLLECTOR_INTERVAL", value_name = "DURATION")]
     pub interval: Option<String>,
     /// A node is stale after this many intervals without a report [default: 3].

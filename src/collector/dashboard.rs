@@ -36,9 +36,14 @@ pub async fn stylesheet() -> Response {
 /// A problem as a page, keeping its challenge so that the browser asks for
 /// the token.
 fn problem_page(problem: Problem) -> Response {
+    let hint = if matches!(problem.status.as_u16(), 401 | 403) {
+        "<p class=\"note\">Sign in with any user name and a read token as the password \
+         (<code>schedguard collector token --read NAME</code> makes one).</p>"
+    } else {
+        ""
+    };
     let body = format!(
-        "<h1>{}</h1><p>{}</p><p class=\"note\">Sign in with any user name and a read token as the password \
-         (<code>schedguard collector token --read NAME</code> makes one).</p>",
+        "<h1>{}</h1><p>{}</p>{hint}",
         problem.status.as_u16(),
         esc(&problem.message)
     );
@@ -119,6 +124,8 @@ fn rank(status: Status) -> u8 {
 }
 
 /// `GET /`
+// Limitation: the matrix shows every node on one page; beyond a few
+// thousand nodes, use the findings page or the query API.
 pub async fn fleet(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
     let reader = attempt!(signed_in(&app, &headers));
     let now = now_millis();

@@ -32,6 +32,10 @@ pub const REPORT_SCHEMA: &str = crate::report::json::REPORT_SCHEMA;
 const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 /// Bodies larger than this are decoded on a blocking thread.
 const INLINE_DECODE: usize = 64 << 10;
+/// A body refused before it was read is read and dropped, up to this much,
+/// before the answer: a connection closed with unread data is reset, and
+/// the client might see the reset (and retry) instead of the answer.
+const DRAIN_LIMIT: u64 = 16 << 20;
 
 /// A refusal and the metric reason it counts under.
 type Refusal = (&'static str, Problem);
@@ -98,7 +102,12 @@ pub async fn post_report(
     body: Body,
 ) -> Response {
     let started = Instant::now();
-    match receive(&app, &headers, body).await {
+    let mut body = Some(body);
+    let result = receive(&app, &headers, &mut body).await;
+    if let Some(unread) = body {
+        drain(unread).await;
+    }
+    match result {
         Ok(response) => {
             app.metrics.ingest.observe(started.elapsed());
             response
@@ -124,7 +133,13 @@ pub async fn post_report(
     }
 }
 
-async fn receive(app: &App, headers: &HeaderMap, body: Body) -> Result<Response, Refusal> {
+/// Checks and stores an upload; takes `body` out when it reads it, so that
+/// a body left there was refused unread.
+async fn receive(
+    app: &App,
+    headers: &HeaderMap,
+    body: &mut Option<Body>,
+) -> Result<Response, Refusal> {
     let node = auth::writer(&app.tokens(), headers).map_err(|p| {
         let reason = if p.status == StatusCode::UNAUTHORIZED {
             "unauthorized"
@@ -154,13 +169,20 @@ async fn receive(app: &App, headers: &HeaderMap, body: Body) -> Result<Response,
         .and_then(|v| v.parse::<usize>().ok())
     {
         if length > app.config.max_body {
+            if length as u64 > DRAIN_LIMIT {
+                // Too much to read just to be polite: close on it.
+                body.take();
+            }
             return Err(too_large(format!(
                 "the body is {length} bytes; this collector takes at most {} (--max-body)",
                 app.config.max_body
             )));
         }
     }
-    let raw = read_body(body, app.config.max_body).await?;
+    let Some(unread) = body.take() else {
+        return Err(too_large("no body".into()));
+    };
+    let raw = read_body(unread, app.config.max_body).await?;
     let received_at = now_millis();
 
     let max_report = app.config.max_report;
@@ -329,6 +351,7 @@ async fn read_body(mut body: Body, limit: usize) -> Result<Vec<u8>, Refusal> {
             })?;
             if let Ok(data) = frame.into_data() {
                 if bytes.len() + data.len() > limit {
+                    drain(body).await;
                     return Err(too_large(format!(
                         "the body is larger than {limit} bytes (--max-body)"
                     )));
@@ -349,6 +372,23 @@ async fn read_body(mut body: Body, limit: usize) -> Result<Vec<u8>, Refusal> {
                 ),
             )
         })?
+}
+
+/// Reads and drops what is left of a body, up to DRAIN_LIMIT bytes and
+/// BODY_TIMEOUT.
+async fn drain(mut body: Body) {
+    let read = async {
+        let mut seen: u64 = 0;
+        while let Some(Ok(frame)) = body.frame().await {
+            if let Ok(data) = frame.into_data() {
+                seen += data.len() as u64;
+                if seen > DRAIN_LIMIT {
+                    return;
+                }
+            }
+        }
+    };
+    let _ = tokio::time::timeout(BODY_TIMEOUT, read).await;
 }
 
 /// Decompresses at most `limit` bytes: a small body that inflates beyond
@@ -416,6 +456,8 @@ fn is_check_id(text: &str) -> bool {
 
 /// The ranking that picks a check's state when several processes were
 /// audited: the worst first.
+// Limitation: the fleet view keeps one state per check and node (the worst
+// of its targets); the stored report keeps every target's finding.
 fn rank(status: Status) -> u8 {
     match status {
         Status::Fail => 4,

@@ -12,6 +12,8 @@ struct Bucket {
     at: Instant,
 }
 
+// Limitation: each collector process keeps its own buckets, so behind a
+// load balancer a node may send its rate to each collector.
 /// Buckets by node. Only nodes holding a write token reach it, so it holds
 /// at most one bucket per node of the tokens file.
 pub struct Limiter {

@@ -8,7 +8,6 @@ use hyper::body::Incoming;
 use hyper::Request;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
-use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -118,9 +117,5 @@ where
     }
     // Stopping: finish the request in flight, then close.
     conn.as_mut().graceful_shutdown();
-    let _ = finish(conn).await;
-}
-
-async fn finish<F: Future>(conn: F) -> F::Output {
-    conn.await
+    let _ = conn.await;
 }

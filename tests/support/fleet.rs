@@ -72,6 +72,9 @@ pub struct Collector {
     pub port: u16,
     pub dir: PathBuf,
     pub tls: bool,
+    /// Started with --client-ca: its own requests present the test
+    /// client certificate.
+    client_certificate: bool,
     args: Vec<String>,
     process: Option<Running>,
     starts: usize,
@@ -98,6 +101,7 @@ impl Collector {
             write(&key, &text, 0o600);
         }
         let tls = !extra.contains(&"--insecure-http");
+        let client_certificate = extra.contains(&"--client-ca");
         let mut args: Vec<String> = vec![
             "collector".into(),
             "--listen".into(),
@@ -120,6 +124,7 @@ impl Collector {
             port,
             dir: dir.to_path_buf(),
             tls,
+            client_certificate,
             args,
             process: None,
             starts: 0,
@@ -167,7 +172,9 @@ impl Collector {
     }
 
     pub fn client(&self) -> Client {
-        if self.tls {
+        if self.client_certificate {
+            Client::https_with_certificate(self.port)
+        } else if self.tls {
             Client::https(self.port)
         } else {
             Client::plain(self.port)

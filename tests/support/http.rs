@@ -4,7 +4,7 @@
 //! would (no token, a wrong encoding, a gzip bomb).
 
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -38,18 +38,27 @@ impl Response {
     }
 }
 
-/// The test CA, trusted alone.
-pub fn test_ca() -> Arc<rustls::ClientConfig> {
-    let ca = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/test-ca.crt");
+/// The test CA, trusted alone; with `identity`, the test client
+/// certificate is presented too.
+pub fn test_ca(identity: bool) -> Arc<rustls::ClientConfig> {
+    let support = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support");
     let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_file_iter(ca).unwrap() {
+    for cert in CertificateDer::pem_file_iter(support.join("test-ca.crt")).unwrap() {
         roots.add(cert.unwrap()).unwrap();
     }
-    Arc::new(
-        rustls::ClientConfig::builder()
-            .with_root_certificates(roots)
-            .with_no_client_auth(),
-    )
+    let builder = rustls::ClientConfig::builder().with_root_certificates(roots);
+    let config = if identity {
+        let chain: Vec<CertificateDer<'static>> =
+            CertificateDer::pem_file_iter(support.join("test-client.crt"))
+                .unwrap()
+                .map(|c| c.unwrap())
+                .collect();
+        let key = PrivateKeyDer::from_pem_file(support.join("test-client.key")).unwrap();
+        builder.with_client_auth_cert(chain, key).unwrap()
+    } else {
+        builder.with_no_client_auth()
+    };
+    Arc::new(config)
 }
 
 #[derive(Clone)]
@@ -62,7 +71,15 @@ impl Client {
     pub fn https(port: u16) -> Client {
         Client {
             port,
-            tls: Some(test_ca()),
+            tls: Some(test_ca(false)),
+        }
+    }
+
+    /// HTTPS presenting the test client certificate (CN=test-node).
+    pub fn https_with_certificate(port: u16) -> Client {
+        Client {
+            port,
+            tls: Some(test_ca(true)),
         }
     }
 

@@ -71,7 +71,11 @@ fn current_of(r: &Incoming, c: &CheckState) -> Current {
     }
 }
 
-/// Works out the writes for `batch`, in order. A report older than the
+/// Works out the writes for `batch`, in order.
+// Limitation: duplicates are found among the reports still kept. A report
+// redelivered after its node's retention pruned it would be stored again;
+// agents deliver oldest first and stop at the first undelivered report, so
+// this needs a spool restored from an old backup. A report older than the
 /// node's newest (by the agent's clock) is stored but does not change the
 /// node's current state.
 pub fn plan(batch: &[Incoming], mut loaded: Loaded, keep: usize) -> Plan {

@@ -6,6 +6,9 @@
 //!
 //! Migrations only ever append: a released version is never edited.
 
+// Limitation: verified against SQLite and PostgreSQL 15 only; CockroachDB
+// and YugabyteDB were not available to test here.
+
 /// One step of the schema.
 pub struct Migration {
     pub version: i64,

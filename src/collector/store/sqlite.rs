@@ -21,6 +21,9 @@ use std::time::Duration;
 /// Idle read connections kept open.
 const READERS: usize = 4;
 
+// Limitation: one collector per SQLite file. Several processes on one file
+// stay correct (each batch is an IMMEDIATE transaction) but wait on each
+// other's locks; share PostgreSQL instead.
 pub struct SqliteStore {
     path: PathBuf,
     keep: usize,
