@@ -9,7 +9,7 @@ mod support;
 use schedguard::checks::Status;
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 use support::fleet::{Collector, Tokens};
 use support::http::Response;
@@ -329,13 +329,10 @@ fn queries_answer_which_nodes_fail_a_check_and_what_changed() {
     );
 
     let failing = collector.query(&tokens, "/v1/findings?check=SG-501&status=fail");
-    let nodes: Vec<&str> = failing["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["node"].as_str().unwrap())
-        .collect();
-    assert_eq!(nodes, ["cp-a", "cp-b"]);
+    assert_eq!(
+        support::fleet::column(&failing["findings"], "node"),
+        ["cp-a", "cp-b"]
+    );
     assert_eq!(failing["findings"][0]["severity"], "critical");
 
     let changes = collector.query(&tokens, "/v1/nodes/cp-b/changes?since=1h");
@@ -468,44 +465,14 @@ fn metrics_show_the_fleet_and_health_endpoints_answer() {
     }
 
     // Prometheus' own parser, when it is installed (.ci/run installs it).
-    let has_parser = Command::new("python3")
-        .args(["-c", "import prometheus_client"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !has_parser {
-        assert!(
-            std::env::var_os("SCHEDGUARD_REQUIRE_PROMETHEUS").is_none(),
-            "python3 prometheus_client is missing and SCHEDGUARD_REQUIRE_PROMETHEUS is set"
+    if support::prometheus::available() {
+        support::prometheus::parse(
+            &text,
+            "assert families['schedguard_collector_reports'].type == 'counter'\n\
+             assert families['schedguard_collector_ingest_duration_seconds'].type == 'histogram'\n\
+             assert families['schedguard_collector_nodes_failing'].type == 'gauge'",
         );
-        eprintln!("NOTICE: not parsing with prometheus_client: pip install prometheus_client");
-        return;
     }
-    let script =
-        "import sys\nfrom prometheus_client.parser import text_string_to_metric_families\n\
-        f = {m.name: m for m in text_string_to_metric_families(sys.stdin.read())}\n\
-        assert f['schedguard_collector_reports'].type == 'counter'\n\
-        assert f['schedguard_collector_ingest_duration_seconds'].type == 'histogram'\n\
-        assert f['schedguard_collector_nodes_failing'].type == 'gauge'\n\
-        print(len(f))\n";
-    let mut child = Command::new("python3")
-        .args(["-c", script])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}\n{text}",
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 #[test]

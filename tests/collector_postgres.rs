@@ -62,13 +62,10 @@ fn a_collector_on_postgres_stores_reports_once_and_answers_queries() {
     assert_eq!(changes["changes"].as_array().unwrap().len(), 10);
 
     let failing = collector.query(&tokens, "/v1/findings?check=SG-501&status=fail");
-    let nodes: Vec<&str> = failing["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["node"].as_str().unwrap())
-        .collect();
-    assert_eq!(nodes, ["cp-a", "cp-b"]);
+    assert_eq!(
+        support::fleet::column(&failing["findings"], "node"),
+        ["cp-a", "cp-b"]
+    );
     let node = collector.query(&tokens, &format!("/v1/nodes/cp-a/reports/{id}"));
     assert_eq!(node["sender"]["node"], "cp-a");
     assert_eq!(collector.client().get("/readyz", None).status, 200);
@@ -117,14 +114,8 @@ fn two_collectors_share_one_postgres_database() {
         assert!(ids.contains(&id));
         assert_eq!(collector.report_ids(&tokens, "cp-2").len(), 20);
         let changes = collector.query(&tokens, "/v1/nodes/cp-1/changes");
-        let to: Vec<&str> = changes["changes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["to"].as_str().unwrap())
-            .collect();
         assert_eq!(
-            to,
+            support::fleet::column(&changes["changes"], "to"),
             ["pass", "fail"],
             "one change, however the writes interleaved"
         );

@@ -9,7 +9,7 @@ use crate::checks::{catalogue, Finding, Severity, Status};
 use crate::collector::html::{self, ago, esc, mark, page, time, url_part, Section};
 use crate::collector::query::{self, now_millis, Params};
 use crate::collector::reply::Problem;
-use crate::collector::store::{Change, ChangeFilter, Current, FindingFilter, Node};
+use crate::collector::store::{urgency, Change, ChangeFilter, Current, FindingFilter, Node};
 use crate::collector::tokens::valid_node_name;
 use crate::collector::{auth, App};
 use axum::extract::{Path, RawQuery, State};
@@ -110,17 +110,6 @@ fn node_link(node: &str) -> String {
 
 fn check_title(id: &str) -> &str {
     catalogue::find(id).map_or("", |c| c.title)
-}
-
-/// The worst first: fail, error, warn, pass, skip.
-fn rank(status: Status) -> u8 {
-    match status {
-        Status::Fail => 4,
-        Status::Error => 3,
-        Status::Warn => 2,
-        Status::Pass => 1,
-        Status::Skip => 0,
-    }
 }
 
 /// `GET /`
@@ -422,8 +411,8 @@ pub async fn node(
         })
         .unwrap_or_default();
     findings.sort_by(|a, b| {
-        rank(b.status)
-            .cmp(&rank(a.status))
+        urgency(b.status)
+            .cmp(&urgency(a.status))
             .then(b.severity.cmp(&a.severity))
             .then(a.check.cmp(&b.check))
     });

@@ -7,7 +7,7 @@
 
 use crate::checks::{Severity, Status};
 use crate::collector::reply::{self, Problem};
-use crate::collector::store::{CheckState, Incoming, Outcome};
+use crate::collector::store::{urgency, CheckState, Incoming, Outcome};
 use crate::collector::tokens::valid_node_name;
 use crate::collector::writer::Refused;
 use crate::collector::{auth, App, Peer};
@@ -454,20 +454,6 @@ fn is_check_id(text: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
-/// The ranking that picks a check's state when several processes were
-/// audited: the worst first.
-// Limitation: the fleet view keeps one state per check and node (the worst
-// of its targets); the stored report keeps every target's finding.
-fn rank(status: Status) -> u8 {
-    match status {
-        Status::Fail => 4,
-        Status::Error => 3,
-        Status::Warn => 2,
-        Status::Pass => 1,
-        Status::Skip => 0,
-    }
-}
-
 /// Parses and checks an envelope.
 pub fn parse(json: &[u8], stored: Vec<u8>, received_at: i64) -> Result<Incoming, Refusal> {
     let envelope: Envelope = match serde_json::from_slice(json) {
@@ -517,27 +503,19 @@ pub fn parse(json: &[u8], stored: Vec<u8>, received_at: i64) -> Result<Incoming,
 
     let findings = &envelope.report.findings;
     let mut checks: BTreeMap<&str, &FindingHead> = BTreeMap::new();
-    let mut summary = Summary {
-        total: findings.len(),
-        ..Summary::default()
-    };
+    let summary = Summary::of_statuses(findings.iter().map(|f| f.status));
     for f in findings {
-        match f.status {
-            Status::Pass => summary.pass += 1,
-            Status::Fail => summary.fail += 1,
-            Status::Warn => summary.warn += 1,
-            Status::Error => summary.error += 1,
-            Status::Skip => summary.skip += 1,
-        }
         if !is_check_id(&f.check) {
             return Err(bad(format!(
                 "finding check {:?} is not a check ID such as SG-501",
                 f.check
             )));
         }
+        // Limitation: the fleet view keeps one state per check and node (the
+        // worst of its targets); the stored report keeps every target's.
         let worse = checks
             .get(f.check.as_ref())
-            .is_none_or(|kept| rank(f.status) > rank(kept.status));
+            .is_none_or(|kept| urgency(f.status) > urgency(kept.status));
         if worse {
             checks.insert(&f.check, f);
         }

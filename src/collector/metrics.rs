@@ -34,6 +34,12 @@ const BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+/// A metric family with one sample without labels.
+fn single(out: &mut String, name: &str, kind: &str, help: &str, value: impl std::fmt::Display) {
+    family(out, name, kind, help);
+    let _ = writeln!(out, "{name} {value}");
+}
+
 /// A cumulative histogram of durations.
 pub struct Histogram {
     counts: Vec<AtomicU64>,
@@ -146,16 +152,12 @@ impl Metrics {
             env!("CARGO_PKG_VERSION")
         );
 
-        family(
+        single(
             &mut out,
             "schedguard_collector_database_up",
             "gauge",
             "1 when the database answered this scrape.",
-        );
-        let _ = writeln!(
-            out,
-            "schedguard_collector_database_up {}",
-            u8::from(fleet.is_some())
+            u8::from(fleet.is_some()),
         );
         if let Some(fleet) = fleet {
             render_fleet(&mut out, fleet);
@@ -203,27 +205,19 @@ impl Metrics {
         self.ingest
             .render(&mut out, "schedguard_collector_ingest_duration_seconds");
 
-        family(
+        single(
             &mut out,
             "schedguard_collector_write_batches_total",
             "counter",
             "Transactions written.",
+            self.batches.load(Ordering::Relaxed),
         );
-        let _ = writeln!(
-            out,
-            "schedguard_collector_write_batches_total {}",
-            self.batches.load(Ordering::Relaxed)
-        );
-        family(
+        single(
             &mut out,
             "schedguard_collector_write_batch_reports_total",
             "counter",
             "Reports in those transactions (divide by batches for the mean batch size).",
-        );
-        let _ = writeln!(
-            out,
-            "schedguard_collector_write_batch_reports_total {}",
-            self.batch_reports.load(Ordering::Relaxed)
+            self.batch_reports.load(Ordering::Relaxed),
         );
         family(
             &mut out,
@@ -246,63 +240,51 @@ impl Metrics {
             "schedguard_collector_tokens{{kind=\"write\"}} {writes}"
         );
         let _ = writeln!(out, "schedguard_collector_tokens{{kind=\"read\"}} {reads}");
-        family(
+        single(
             &mut out,
             "schedguard_collector_tokens_loaded_timestamp_seconds",
             "gauge",
             "When the tokens file was last loaded.",
+            self.tokens_loaded_at.load(Ordering::Relaxed),
         );
-        let _ = writeln!(
-            out,
-            "schedguard_collector_tokens_loaded_timestamp_seconds {}",
-            self.tokens_loaded_at.load(Ordering::Relaxed)
-        );
-        family(
+        single(
             &mut out,
             "schedguard_collector_token_reload_failures_total",
             "counter",
             "Reloads (SIGHUP) refused because the tokens file was invalid.",
+            self.token_reload_failures.load(Ordering::Relaxed),
         );
-        let _ = writeln!(
-            out,
-            "schedguard_collector_token_reload_failures_total {}",
-            self.token_reload_failures.load(Ordering::Relaxed)
-        );
-        family(
+        single(
             &mut out,
             "schedguard_collector_connections_refused_total",
             "counter",
             "Connections closed at once because --max-connections were open.",
-        );
-        let _ = writeln!(
-            out,
-            "schedguard_collector_connections_refused_total {}",
-            self.connections_refused.load(Ordering::Relaxed)
+            self.connections_refused.load(Ordering::Relaxed),
         );
         out
     }
 }
 
 fn render_fleet(out: &mut String, fleet: &Fleet<'_>) {
-    family(
+    single(
         out,
         "schedguard_collector_nodes",
         "gauge",
         "Nodes that have reported at least once.",
-    );
-    let _ = writeln!(out, "schedguard_collector_nodes {}", fleet.nodes.len());
-    family(
-        out,
-        "schedguard_collector_nodes_stale",
-        "gauge",
-        "Nodes without a report within --stale-after intervals.",
+        fleet.nodes.len(),
     );
     let stale = fleet
         .nodes
         .iter()
         .filter(|n| n.last_received_at < fleet.stale_before)
         .count();
-    let _ = writeln!(out, "schedguard_collector_nodes_stale {stale}");
+    single(
+        out,
+        "schedguard_collector_nodes_stale",
+        "gauge",
+        "Nodes without a report within --stale-after intervals.",
+        stale,
+    );
 
     family(
         out,
@@ -324,30 +306,26 @@ fn render_fleet(out: &mut String, fleet: &Fleet<'_>) {
         );
     }
 
-    family(
-        out,
-        "schedguard_collector_last_report_timestamp_seconds",
-        "gauge",
-        "When the newest report of the fleet was received.",
-    );
     let newest = fleet
         .nodes
         .iter()
         .map(|n| n.last_received_at)
         .max()
         .unwrap_or(0);
-    let _ = writeln!(
+    single(
         out,
-        "schedguard_collector_last_report_timestamp_seconds {}",
-        newest as f64 / 1000.0
+        "schedguard_collector_last_report_timestamp_seconds",
+        "gauge",
+        "When the newest report of the fleet was received.",
+        newest as f64 / 1000.0,
     );
-    family(
+    single(
         out,
         "schedguard_collector_write_queue",
         "gauge",
         "Reports waiting for the writer.",
+        fleet.waiting,
     );
-    let _ = writeln!(out, "schedguard_collector_write_queue {}", fleet.waiting);
 }
 
 #[cfg(test)]

@@ -205,15 +205,7 @@ async fn serve(
         metrics,
         stopped,
     ));
-    if let Some(every) = notify::watchdog_interval() {
-        let watchdog = Notifier::from_env();
-        tokio::spawn(async move {
-            loop {
-                watchdog.send("WATCHDOG=1");
-                tokio::time::sleep(every).await;
-            }
-        });
-    }
+    notify::spawn_watchdog();
 
     let scheme = if tls_slot.is_some() { "https" } else { "http" };
     let summary = format!(

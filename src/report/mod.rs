@@ -21,12 +21,15 @@ pub struct Summary {
 
 impl Summary {
     pub fn of(findings: &[Finding]) -> Summary {
-        let mut summary = Summary {
-            total: findings.len(),
-            ..Summary::default()
-        };
-        for f in findings {
-            match f.status {
+        Summary::of_statuses(findings.iter().map(|f| f.status))
+    }
+
+    /// Counts statuses however they were read.
+    pub fn of_statuses(statuses: impl Iterator<Item = Status>) -> Summary {
+        let mut summary = Summary::default();
+        for status in statuses {
+            summary.total += 1;
+            match status {
                 Status::Pass => summary.pass += 1,
                 Status::Fail => summary.fail += 1,
                 Status::Warn => summary.warn += 1,

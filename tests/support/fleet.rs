@@ -59,6 +59,15 @@ impl Tokens {
     }
 }
 
+/// One field of every object in a JSON list, as text.
+pub fn column(list: &serde_json::Value, field: &str) -> Vec<String> {
+    list.as_array()
+        .expect("a list")
+        .iter()
+        .map(|item| item[field].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -243,11 +252,6 @@ impl Collector {
     /// The report ids stored for `node`, newest first.
     pub fn report_ids(&self, tokens: &Tokens, node: &str) -> Vec<String> {
         let reports = self.query(tokens, &format!("/v1/nodes/{node}/reports?limit=10000"));
-        reports["reports"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["report_id"].as_str().unwrap().to_string())
-            .collect()
+        column(&reports["reports"], "report_id")
     }
 }

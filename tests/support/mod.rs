@@ -227,6 +227,7 @@ pub mod collector;
 pub mod fleet;
 pub mod http;
 pub mod postgres;
+pub mod prometheus;
 pub mod realk8s;
 pub mod reports;
 pub mod server;

@@ -161,6 +161,44 @@ pub struct FindingFilter {
     pub severity: Option<Severity>,
 }
 
+impl FindingFilter {
+    /// The WHERE clause (or nothing) and its text parameters, with
+    /// placeholders written by `mark` (`?1` for SQLite, `$1` for
+    /// PostgreSQL).
+    pub fn to_sql(&self, mark: fn(usize) -> String) -> (String, Vec<String>) {
+        let mut conditions = Vec::new();
+        let mut values: Vec<String> = Vec::new();
+        let mut equal = |column: &str, value: &str, values: &mut Vec<String>| {
+            values.push(value.to_string());
+            conditions.push(format!("{column} = {}", mark(values.len())));
+        };
+        if let Some(node) = &self.node {
+            equal("node", node, &mut values);
+        }
+        if let Some(check) = &self.check {
+            equal("check_id", check, &mut values);
+        }
+        if let Some(severity) = self.severity {
+            equal("severity", severity.as_str(), &mut values);
+        }
+        if !self.statuses.is_empty() {
+            let marks: Vec<String> = self
+                .statuses
+                .iter()
+                .map(|s| {
+                    values.push(s.as_str().to_string());
+                    mark(values.len())
+                })
+                .collect();
+            conditions.push(format!("status IN ({})", marks.join(", ")));
+        }
+        if conditions.is_empty() {
+            return (String::new(), values);
+        }
+        (format!("WHERE {}", conditions.join(" AND ")), values)
+    }
+}
+
 /// Which changes a query wants, newest first.
 #[derive(Clone, Debug)]
 pub struct ChangeFilter {
@@ -192,6 +230,16 @@ pub enum StoreError {
     Data(String),
     #[error("the database is not available: {0}")]
     Unavailable(String),
+}
+
+/// For rusqlite's row callbacks, which need `From`.
+impl From<rusqlite::Error> for StoreError {
+    fn from(source: rusqlite::Error) -> StoreError {
+        StoreError::Sqlite {
+            doing: "reading a row",
+            source,
+        }
+    }
 }
 
 /// A boxed future, so that the trait can be used as `dyn Store`.
@@ -308,6 +356,19 @@ pub async fn open(options: &Options) -> Result<Arc<dyn Store>, StoreError> {
     }
 }
 
+/// How much a status asks for attention, the worst highest: fail, error,
+/// warn, pass, skip. It picks a check's state when several processes were
+/// audited, and orders findings on the dashboard.
+pub fn urgency(status: Status) -> u8 {
+    match status {
+        Status::Fail => 4,
+        Status::Error => 3,
+        Status::Warn => 2,
+        Status::Pass => 1,
+        Status::Skip => 0,
+    }
+}
+
 /// A status from its stored name.
 pub fn parse_status(text: &str) -> Result<Status, StoreError> {
     Status::ALL
@@ -359,6 +420,19 @@ pub fn counts_of(summary: &Summary) -> [i64; 6] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finding_filters_become_one_where_clause_per_dialect() {
+        let filter = FindingFilter {
+            check: Some("SG-501".into()),
+            statuses: vec![Status::Fail, Status::Error],
+            ..Default::default()
+        };
+        let (sql, values) = filter.to_sql(|n| format!("${n}"));
+        assert_eq!(sql, "WHERE check_id = $1 AND status IN ($2, $3)");
+        assert_eq!(values, ["SG-501", "fail", "error"]);
+        assert_eq!(FindingFilter::default().to_sql(|n| format!("?{n}")).0, "");
+    }
 
     #[test]
     fn database_targets_parse_and_hide_passwords() {

@@ -63,6 +63,15 @@ const FINDING_COLUMNS: &str = "node, check_id, status, severity, title, message,
 const REPORT_COLUMNS: &str = "report_id, node, created_at, received_at, pass_count, fail_count, \
     warn_count, error_count, skip_count, total_count";
 
+/// The six counts (pass, fail, warn, error, skip, total) from `first` on.
+fn counts(row: &Row, first: usize) -> Result<crate::report::Summary, tokio_postgres::Error> {
+    let mut values = [0i64; 6];
+    for (i, v) in values.iter_mut().enumerate() {
+        *v = row.try_get(first + i)?;
+    }
+    Ok(summary_of(values))
+}
+
 fn node_of(row: &Row) -> Result<Node, tokio_postgres::Error> {
     Ok(Node {
         node: row.try_get(0)?,
@@ -74,14 +83,7 @@ fn node_of(row: &Row) -> Result<Node, tokio_postgres::Error> {
         last_received_at: row.try_get(6)?,
         last_created_at: row.try_get(7)?,
         last_report_id: row.try_get(8)?,
-        summary: summary_of([
-            row.try_get(9)?,
-            row.try_get(10)?,
-            row.try_get(11)?,
-            row.try_get(12)?,
-            row.try_get(13)?,
-            row.try_get(14)?,
-        ]),
+        summary: counts(row, 9)?,
         kept_reports: row.try_get(15)?,
         checks_digest: row.try_get(16)?,
     })
@@ -109,14 +111,7 @@ fn report_of(row: &Row) -> Result<ReportMeta, tokio_postgres::Error> {
         node: row.try_get(1)?,
         created_at: row.try_get(2)?,
         received_at: row.try_get(3)?,
-        summary: summary_of([
-            row.try_get(4)?,
-            row.try_get(5)?,
-            row.try_get(6)?,
-            row.try_get(7)?,
-            row.try_get(8)?,
-            row.try_get(9)?,
-        ]),
+        summary: counts(row, 4)?,
     })
 }
 
@@ -749,33 +744,7 @@ impl Store for PostgresStore {
 
     fn findings(&self, filter: FindingFilter) -> StoreFuture<'_, Vec<Current>> {
         Box::pin(async move {
-            let mut conditions = Vec::new();
-            let mut values: Vec<String> = Vec::new();
-            if let Some(node) = filter.node {
-                values.push(node);
-                conditions.push(format!("node = ${}", values.len()));
-            }
-            if let Some(check) = filter.check {
-                values.push(check);
-                conditions.push(format!("check_id = ${}", values.len()));
-            }
-            if !filter.statuses.is_empty() {
-                let mut marks = Vec::new();
-                for s in &filter.statuses {
-                    values.push(s.as_str().to_string());
-                    marks.push(format!("${}", values.len()));
-                }
-                conditions.push(format!("status IN ({})", marks.join(", ")));
-            }
-            if let Some(severity) = filter.severity {
-                values.push(severity.as_str().to_string());
-                conditions.push(format!("severity = ${}", values.len()));
-            }
-            let filter = if conditions.is_empty() {
-                String::new()
-            } else {
-                format!("WHERE {}", conditions.join(" AND "))
-            };
+            let (filter, values) = filter.to_sql(|n| format!("${n}"));
             let params: Vec<&(dyn ToSql + Sync)> =
                 values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
             let client = self.reader().await?;

@@ -12,6 +12,7 @@ use super::{
     counts_of, parse_severity, parse_status, summary_of, Change, ChangeFilter, Current,
     FindingFilter, Incoming, Node, Outcome, ReportMeta, Store, StoreError, StoreFuture,
 };
+use crate::checks::Status;
 use rusqlite::{params, params_from_iter, Connection, OpenFlags, OptionalExtension, Row};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -39,6 +40,15 @@ const NODE_COLUMNS: &str = "node, hostname, machine_id, boot_id, agent_version, 
     last_received_at, last_created_at, last_report_id, pass_count, fail_count, warn_count, \
     error_count, skip_count, total_count, kept_reports, checks_digest";
 
+/// The six counts (pass, fail, warn, error, skip, total) from `first` on.
+fn counts(row: &Row<'_>, first: usize) -> rusqlite::Result<crate::report::Summary> {
+    let mut values = [0i64; 6];
+    for (i, v) in values.iter_mut().enumerate() {
+        *v = row.get(first + i)?;
+    }
+    Ok(summary_of(values))
+}
+
 fn node_of(row: &Row<'_>) -> rusqlite::Result<Node> {
     Ok(Node {
         node: row.get(0)?,
@@ -50,14 +60,7 @@ fn node_of(row: &Row<'_>) -> rusqlite::Result<Node> {
         last_received_at: row.get(6)?,
         last_created_at: row.get(7)?,
         last_report_id: row.get(8)?,
-        summary: summary_of([
-            row.get(9)?,
-            row.get(10)?,
-            row.get(11)?,
-            row.get(12)?,
-            row.get(13)?,
-            row.get(14)?,
-        ]),
+        summary: counts(row, 9)?,
         kept_reports: row.get(15)?,
         checks_digest: row.get(16)?,
     })
@@ -65,33 +68,36 @@ fn node_of(row: &Row<'_>) -> rusqlite::Result<Node> {
 
 const FINDING_COLUMNS: &str = "node, check_id, status, severity, title, message, since, report_id";
 
-/// The raw columns of a `findings` row; statuses are checked afterwards.
-type FindingRow = (String, String, String, String, String, String, i64, String);
-
-fn finding_row(row: &Row<'_>) -> rusqlite::Result<FindingRow> {
-    Ok((
-        row.get(0)?,
-        row.get(1)?,
-        row.get(2)?,
-        row.get(3)?,
-        row.get(4)?,
-        row.get(5)?,
-        row.get(6)?,
-        row.get(7)?,
-    ))
+fn current_of(row: &Row<'_>) -> Result<Current, StoreError> {
+    let text =
+        |i: usize| -> Result<String, StoreError> { row.get(i).map_err(sql("reading a finding")) };
+    Ok(Current {
+        node: text(0)?,
+        check: text(1)?,
+        status: parse_status(&text(2)?)?,
+        severity: parse_severity(&text(3)?)?,
+        title: text(4)?,
+        message: text(5)?,
+        since: row.get(6).map_err(sql("reading a finding"))?,
+        report_id: text(7)?,
+    })
 }
 
-fn current_of(row: FindingRow) -> Result<Current, StoreError> {
-    let (node, check, status, severity, title, message, since, report_id) = row;
-    Ok(Current {
-        node,
-        check,
-        status: parse_status(&status)?,
-        severity: parse_severity(&severity)?,
-        title,
-        message,
-        since,
-        report_id,
+fn change_of(row: &Row<'_>) -> Result<Change, StoreError> {
+    let get = sql("reading a change");
+    let status = |i: usize| -> Result<Option<Status>, StoreError> {
+        let text: Option<String> = row.get(i).map_err(&get)?;
+        text.as_deref().map(parse_status).transpose()
+    };
+    Ok(Change {
+        node: row.get(0).map_err(&get)?,
+        check: row.get(1).map_err(&get)?,
+        at: row.get(2).map_err(&get)?,
+        report_id: row.get(3).map_err(&get)?,
+        from: status(4)?,
+        to: status(5)?,
+        severity: parse_severity(&row.get::<_, String>(6).map_err(&get)?)?,
+        message: row.get(7).map_err(&get)?,
     })
 }
 
@@ -104,14 +110,7 @@ fn report_of(row: &Row<'_>) -> rusqlite::Result<ReportMeta> {
         node: row.get(1)?,
         created_at: row.get(2)?,
         received_at: row.get(3)?,
-        summary: summary_of([
-            row.get(4)?,
-            row.get(5)?,
-            row.get(6)?,
-            row.get(7)?,
-            row.get(8)?,
-            row.get(9)?,
-        ]),
+        summary: counts(row, 4)?,
     })
 }
 
@@ -303,11 +302,11 @@ fn load(tx: &rusqlite::Transaction<'_>, batch: &[Incoming]) -> Result<Loaded, St
         .map_err(sql("preparing the findings query"))?;
     for name in plan::needs_checks(batch, &loaded.nodes) {
         let rows = findings
-            .query_map([name], finding_row)
+            .query_and_then([name], current_of)
             .map_err(sql("reading a node's findings"))?;
         let states = loaded.current.entry(name.to_string()).or_default();
         for row in rows {
-            let current = current_of(row.map_err(sql("reading a node's findings"))?)?;
+            let current = row?;
             states.insert(current.check.clone(), current);
         }
     }
@@ -495,43 +494,16 @@ impl Store for SqliteStore {
 
     fn findings(&self, filter: FindingFilter) -> StoreFuture<'_, Vec<Current>> {
         self.read(move |conn| {
-            let mut conditions = Vec::new();
-            let mut values: Vec<String> = Vec::new();
-            if let Some(node) = filter.node {
-                values.push(node);
-                conditions.push(format!("node = ?{}", values.len()));
-            }
-            if let Some(check) = filter.check {
-                values.push(check);
-                conditions.push(format!("check_id = ?{}", values.len()));
-            }
-            if !filter.statuses.is_empty() {
-                let mut marks = Vec::new();
-                for s in &filter.statuses {
-                    values.push(s.as_str().to_string());
-                    marks.push(format!("?{}", values.len()));
-                }
-                conditions.push(format!("status IN ({})", marks.join(", ")));
-            }
-            if let Some(severity) = filter.severity {
-                values.push(severity.as_str().to_string());
-                conditions.push(format!("severity = ?{}", values.len()));
-            }
-            let filter = if conditions.is_empty() {
-                String::new()
-            } else {
-                format!("WHERE {}", conditions.join(" AND "))
-            };
+            let (filter, values) = filter.to_sql(|n| format!("?{n}"));
             let mut stmt = conn
                 .prepare(&format!(
                     "SELECT {FINDING_COLUMNS} FROM findings {filter} ORDER BY node, check_id"
                 ))
                 .map_err(sql("querying findings"))?;
             let rows = stmt
-                .query_map(params_from_iter(values.iter()), finding_row)
+                .query_and_then(params_from_iter(values.iter()), current_of)
                 .map_err(sql("querying findings"))?;
-            rows.map(|r| current_of(r.map_err(sql("querying findings"))?))
-                .collect()
+            rows.collect()
         })
     }
 
@@ -584,49 +556,13 @@ impl Store for SqliteStore {
                      FROM changes WHERE at >= ?1 {by_node} ORDER BY at DESC, node, check_id LIMIT ?2"
                 ))
                 .map_err(sql("listing changes"))?;
-            type Raw = (
-                String,
-                String,
-                i64,
-                String,
-                Option<String>,
-                Option<String>,
-                String,
-                String,
-            );
             let rows = stmt
-                .query_map(
+                .query_and_then(
                     params![filter.since, filter.limit as i64, filter.node],
-                    |r| {
-                        Ok((
-                            r.get(0)?,
-                            r.get(1)?,
-                            r.get(2)?,
-                            r.get(3)?,
-                            r.get(4)?,
-                            r.get(5)?,
-                            r.get(6)?,
-                            r.get(7)?,
-                        ))
-                    },
+                    change_of,
                 )
                 .map_err(sql("listing changes"))?;
-            let mut changes = Vec::new();
-            for row in rows {
-                let (node, check, at, report_id, from, to, severity, message): Raw =
-                    row.map_err(sql("listing changes"))?;
-                changes.push(Change {
-                    node,
-                    check,
-                    at,
-                    report_id,
-                    from: from.as_deref().map(parse_status).transpose()?,
-                    to: to.as_deref().map(parse_status).transpose()?,
-                    severity: parse_severity(&severity)?,
-                    message,
-                });
-            }
-            Ok(changes)
+            rows.collect()
         })
     }
 
