@@ -179,10 +179,7 @@ async fn receive(
             )));
         }
     }
-    let Some(unread) = body.take() else {
-        return Err(too_large("no body".into()));
-    };
-    let raw = read_body(unread, app.config.max_body).await?;
+    let raw = read_body(body.take().unwrap_or_default(), app.config.max_body).await?;
     let received_at = now_millis();
 
     let max_report = app.config.max_report;
