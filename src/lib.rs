@@ -11,6 +11,7 @@
 pub mod agent;
 pub mod checks;
 pub mod cluster;
+pub mod collector;
 pub mod facts;
 pub mod host;
 pub mod k8s;

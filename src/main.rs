@@ -1,4 +1,5 @@
-//! The schedguard command line: `audit`, `checks` and `explain`.
+//! The schedguard command line: `audit`, `checks`, `explain`, `agent` and
+//! `collector`.
 
 use anyhow::{bail, Context, Result};
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
@@ -53,6 +54,8 @@ enum Command {
     },
     /// Audit on a schedule and deliver every report upstream (a service).
     Agent(Box<schedguard::agent::config::AgentArgs>),
+    /// The fleet endpoint: store every node's reports, answer for the fleet.
+    Collector(Box<schedguard::collector::config::CollectorArgs>),
 
     // --- output formats and packaging (branch formats) ---
     /// Write the man pages or a shell completion script (for packaging).
@@ -214,6 +217,16 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Agent(args) => {
             init_logging();
             match schedguard::agent::run(*args) {
+                Ok(()) => Ok(exit::OK),
+                Err(e) => {
+                    tracing::error!("{e}");
+                    Ok(exit::INCOMPLETE)
+                }
+            }
+        }
+        Command::Collector(args) => {
+            init_logging();
+            match schedguard::collector::run(*args) {
                 Ok(()) => Ok(exit::OK),
                 Err(e) => {
                     tracing::error!("{e}");

@@ -24,6 +24,14 @@ pub fn now_rfc3339_millis() -> String {
     )
 }
 
+/// Formats milliseconds since the Unix epoch as `2026-12-03T21:20:31.042Z`
+/// (times before 1970 are shown as the epoch).
+pub fn rfc3339_millis(ms: i64) -> String {
+    let ms = ms.max(0) as u64;
+    let seconds = rfc3339(ms / 1000);
+    format!("{}.{:03}Z", seconds.trim_end_matches('Z'), ms % 1000)
+}
+
 /// Formats seconds since the Unix epoch.
 pub fn rfc3339(secs: u64) -> String {
     let days = (secs / 86_400) as i64;
@@ -37,42 +45,12 @@ pub fn rfc3339(secs: u64) -> String {
     )
 }
 
-/// Parses `2026-12-03T21:20:31Z` (fractions of a second and a `+00:00`
-/// offset accepted) into seconds since the Unix epoch; `None` for anything
-/// else, and for instants before 1970.
+/// Parses an RFC 3339 timestamp (see [`parse_rfc3339_millis`]) into whole
+/// seconds since the Unix epoch; `None` for anything else, and for instants
+/// before 1970.
 pub fn parse_rfc3339(text: &str) -> Option<u64> {
-    let b = text.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't') {
-        return None;
-    }
-    if b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let number = |range: std::ops::Range<usize>| -> Option<i64> {
-        let part = text.get(range)?;
-        part.bytes()
-            .all(|c| c.is_ascii_digit())
-            .then(|| part.parse().ok())?
-    };
-    let (y, m, d) = (number(0..4)?, number(5..7)?, number(8..10)?);
-    let (hh, mm, ss) = (number(11..13)?, number(14..16)?, number(17..19)?);
-    let mut rest = &text[19..];
-    if let Some(fraction) = rest.strip_prefix('.') {
-        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return None;
-        }
-        rest = &fraction[digits..];
-    }
-    if !matches!(rest, "Z" | "z" | "+00:00") {
-        return None;
-    }
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
-        return None;
-    }
-    let days = days_from_civil(y, m as u32, d as u32);
-    let secs = days * 86_400 + hh * 3600 + mm * 60 + ss;
-    u64::try_from(secs).ok()
+    let millis = parse_rfc3339_millis(text).ok()?;
+    u64::try_from(millis.div_euclid(1000)).ok()
 }
 
 /// A duration the way `kubectl get` shows ages: `42s`, `7m12s`, `5h3m`,
@@ -112,6 +90,75 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     let y = yoe + era * 400 + i64::from(m <= 2);
     (y, m, d)
+}
+
+/// Parses an RFC 3339 timestamp (`2026-12-03T21:20:31Z`,
+/// `2026-12-03T21:20:31.042+01:00`) to milliseconds since the Unix epoch.
+/// Digits beyond milliseconds are dropped; leap seconds are not accepted.
+pub fn parse_rfc3339_millis(text: &str) -> Result<i64, String> {
+    let bad = || format!("{text:?} is not an RFC 3339 time such as 2026-12-03T21:20:31Z");
+    let b = text.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[13] != b':' || b[16] != b':' {
+        return Err(bad());
+    }
+    if !matches!(b[10], b'T' | b't' | b' ') {
+        return Err(bad());
+    }
+    let number = |range: std::ops::Range<usize>| -> Result<u32, String> {
+        let part = &text[range];
+        if part.bytes().all(|c| c.is_ascii_digit()) {
+            part.parse().map_err(|_| bad())
+        } else {
+            Err(bad())
+        }
+    };
+    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
+    let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
+    let month_days = match month {
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        1..=12 => 31,
+        _ => 0,
+    };
+    if day == 0 || day > month_days || hour > 23 || minute > 59 || second > 59 {
+        return Err(bad());
+    }
+
+    let mut rest = &text[19..];
+    let mut millis = 0i64;
+    if let Some(fraction) = rest.strip_prefix('.') {
+        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return Err(bad());
+        }
+        for (i, c) in fraction[..digits.min(3)].bytes().enumerate() {
+            millis += i64::from(c - b'0') * [100, 10, 1][i];
+        }
+        rest = &fraction[digits..];
+    }
+    let offset_minutes = match rest {
+        "Z" | "z" => 0,
+        _ if rest.len() == 6 && rest.as_bytes()[3] == b':' => {
+            let sign = match rest.as_bytes()[0] {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return Err(bad()),
+            };
+            let end = text.len();
+            let (h, m) = (number(end - 5..end - 3)?, number(end - 2..end)?);
+            if h > 23 || m > 59 {
+                return Err(bad());
+            }
+            sign * i64::from(h * 60 + m)
+        }
+        _ => return Err(bad()),
+    };
+
+    let days = days_from_civil(i64::from(year), month, day);
+    let seconds =
+        days * 86_400 + i64::from(hour * 3600 + minute * 60 + second) - offset_minutes * 60;
+    Ok(seconds * 1000 + millis)
 }
 
 /// Parses `2s`, `500ms`, `5m`, `1h` or a number of seconds.
@@ -154,6 +201,34 @@ mod tests {
         assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
         assert!(parse_duration("5 parsecs").is_err());
         assert!(parse_duration("0s").is_err());
+    }
+
+    #[test]
+    fn rfc3339_times_parse_to_milliseconds() {
+        assert_eq!(parse_rfc3339_millis("1970-01-01T00:00:00Z"), Ok(0));
+        assert_eq!(
+            parse_rfc3339_millis("2026-12-03T21:20:31.042Z"),
+            Ok(1_796_332_831_042)
+        );
+        assert_eq!(
+            parse_rfc3339_millis("2026-12-03T22:20:31.0429+01:00"),
+            Ok(1_796_332_831_042)
+        );
+        assert_eq!(
+            parse_rfc3339_millis("2000-02-29T00:00:00Z"),
+            Ok(951_782_400_000)
+        );
+        for bad in [
+            "",
+            "2026-13-01T00:00:00Z",
+            "2026-02-29T00:00:00Z",
+            "2026-12-03",
+            "2026-12-03T21:20:31",
+            "2026-12-03T21:20:31.Z",
+            "yesterday",
+        ] {
+            assert!(parse_rfc3339_millis(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -385,16 +385,7 @@ fn invalid_configuration_is_refused_at_start() {
 /// /metrics read by the Prometheus project's own Python parser.
 #[test]
 fn metrics_parse_with_prometheus_client() {
-    let has_parser = Command::new("python3")
-        .args(["-c", "import prometheus_client"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !has_parser {
-        assert!(
-            std::env::var_os("SCHEDGUARD_REQUIRE_PROMETHEUS").is_none(),
-            "python3 prometheus_client is missing and SCHEDGUARD_REQUIRE_PROMETHEUS is set"
-        );
-        eprintln!("NOTICE: skipping: pip install prometheus_client to run this test");
+    if !support::prometheus::available() {
         return;
     }
     let collector = StubCollector::start(0, Answer::Store);
@@ -405,35 +396,11 @@ fn metrics_parse_with_prometheus_client() {
     });
 
     let text = agent.metrics();
-    let script = "import sys\nfrom prometheus_client.parser import text_string_to_metric_families\n\
-        families = {f.name: f for f in text_string_to_metric_families(sys.stdin.read())}\n\
-        assert families['schedguard_reports_delivered'].type == 'counter', families['schedguard_reports_delivered'].type\n\
-        assert families['schedguard_spool_bytes'].type == 'gauge'\n\
-        print(len(families))\n";
-    let mut child = Command::new("python3")
-        .args(["-c", script])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}\n{text}",
-        String::from_utf8_lossy(&output.stderr)
+    let families = support::prometheus::parse(
+        &text,
+        "assert families['schedguard_reports_delivered'].type == 'counter', families['schedguard_reports_delivered'].type\n\
+         assert families['schedguard_spool_bytes'].type == 'gauge'",
     );
-    let families: usize = String::from_utf8_lossy(&output.stdout)
-        .trim()
-        .parse()
-        .unwrap();
     assert!(families >= 10);
     let _ = std::fs::Permissions::from_mode(0o600);
 }

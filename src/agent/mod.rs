@@ -105,15 +105,7 @@ async fn serve(
             tracing::error!("the local endpoint stopped: {e}");
         }
     });
-    if let Some(every) = notify::watchdog_interval() {
-        let watchdog = Notifier::from_env();
-        tokio::spawn(async move {
-            loop {
-                watchdog.send("WATCHDOG=1");
-                tokio::time::sleep(every).await;
-            }
-        });
-    }
+    notify::spawn_watchdog();
     tokio::spawn(deliver(
         shared.spool.clone(),
         shared.uploader.clone(),

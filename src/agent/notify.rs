@@ -62,6 +62,21 @@ pub fn watchdog_interval() -> Option<Duration> {
     (usec > 0).then(|| Duration::from_micros(usec / 2))
 }
 
+/// Sends WATCHDOG=1 at [`watchdog_interval`] from a task of the running
+/// tokio runtime, so that a stuck runtime stops the pings; does nothing
+/// without a watchdog.
+pub fn spawn_watchdog() {
+    if let Some(every) = watchdog_interval() {
+        let watchdog = Notifier::from_env();
+        tokio::spawn(async move {
+            loop {
+                watchdog.send("WATCHDOG=1");
+                tokio::time::sleep(every).await;
+            }
+        });
+    }
+}
+
 /// A STATUS= value on one line.
 pub fn status(text: &str) -> String {
     format!("STATUS={}", text.replace('\n', " "))

@@ -30,10 +30,15 @@ pub struct Summary {
 
 impl Summary {
     pub fn of<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Summary {
+        Summary::of_statuses(findings.into_iter().map(|f| f.status))
+    }
+
+    /// Counts statuses however they were read.
+    pub fn of_statuses(statuses: impl Iterator<Item = Status>) -> Summary {
         let mut summary = Summary::default();
-        for f in findings {
+        for status in statuses {
             summary.total += 1;
-            match f.status {
+            match status {
                 Status::Pass => summary.pass += 1,
                 Status::Fail => summary.fail += 1,
                 Status::Warn => summary.warn += 1,

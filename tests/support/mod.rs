@@ -263,7 +263,12 @@ pub fn http_answer(port: u16, path: &str) -> String {
 /// A kubeconfig that points at nothing (no secrets; a token placeholder).
 pub const KUBECONFIG: &str = "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: https://127.0.0.1:1\n    insecure-skip-tls-verify: true\n  name: none\ncontexts:\n- context:\n    cluster: none\n    user: none\n  name: none\ncurrent-context: none\nusers:\n- name: none\n  user:\n    token: not-a-secret\n";
 pub mod collector;
+pub mod fleet;
+pub mod http;
 pub mod kubeapi;
+pub mod postgres;
+pub mod prometheus;
 pub mod realk8s;
+pub mod reports;
 pub mod server;
 pub mod validate;
