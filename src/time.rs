@@ -251,9 +251,16 @@ mod tests {
             parse_rfc3339("2026-12-03T21:20:31+00:00"),
             Some(1_796_332_831)
         );
-        assert_eq!(parse_rfc3339("2026-12-03 21:20:31Z"), None);
+        assert_eq!(
+            parse_rfc3339("2026-12-03 21:20:31Z"),
+            Some(1_796_332_831),
+            "RFC 3339 allows a space for the T"
+        );
         assert_eq!(parse_rfc3339("2026-13-03T21:20:31Z"), None);
-        assert_eq!(parse_rfc3339("2026-12-03T21:20:31+02:00"), None);
+        assert_eq!(
+            parse_rfc3339("2026-12-03T23:20:31+02:00"),
+            Some(1_796_332_831)
+        );
         assert_eq!(parse_rfc3339("1969-12-31T23:59:59Z"), None);
         assert_eq!(parse_rfc3339("2026-12-03T2a:20:31Z"), None);
         assert_eq!(parse_rfc3339("2026-12-03T21:20:31.Z"), None);
