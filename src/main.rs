@@ -1,5 +1,6 @@
-//! The schedguard command line: `audit`, `checks`, `explain`, `agent` and
-//! `collector`.
+//! The schedguard command line: `audit`, `checks`, `explain`, `agent`,
+//! `collector`, and the hidden `generate` that packaging uses for the man
+//! pages and shell completions.
 
 use anyhow::{bail, Context, Result};
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
