@@ -5,6 +5,7 @@
 use anyhow::{bail, Context, Result};
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use schedguard::checks::{self, catalogue, Finding, Severity, Status};
+use schedguard::exit;
 use schedguard::facts::{Facts, FACTS_SCHEMA};
 use schedguard::host;
 use schedguard::report::{self, Audit};
@@ -12,21 +13,6 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
-
-/// Exit codes, documented in the README.
-mod exit {
-    /// No failing finding at or above --fail-on.
-    pub const OK: u8 = 0;
-    /// At least one failing finding at or above --fail-on.
-    pub const FAILED: u8 = 1;
-    /// The audit could not run properly: some check could not be evaluated
-    /// or the scan hit a problem. Partial results are still printed.
-    pub const INCOMPLETE: u8 = 2;
-    /// No kube-scheduler runs on this host.
-    pub const NO_SCHEDULER: u8 = 3;
-    /// The command line was wrong.
-    pub const USAGE: u8 = 64;
-}
 
 #[derive(Parser)]
 #[command(
@@ -216,7 +202,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Explain { id } => explain(&id),
         Command::Generate { what } => generate(what),
         Command::Agent(args) => {
-            init_logging();
+            schedguard::logging::init();
             match schedguard::agent::run(*args) {
                 Ok(()) => Ok(exit::OK),
                 Err(e) => {
@@ -225,16 +211,7 @@ fn run(cli: Cli) -> Result<u8> {
                 }
             }
         }
-        Command::Collector(args) => {
-            init_logging();
-            match schedguard::collector::run(*args) {
-                Ok(()) => Ok(exit::OK),
-                Err(e) => {
-                    tracing::error!("{e}");
-                    Ok(exit::INCOMPLETE)
-                }
-            }
-        }
+        Command::Collector(_) => run_collector(),
     }
 }
 
@@ -315,36 +292,26 @@ fn audit(args: AuditArgs) -> Result<u8> {
     Ok(exit_code(&facts, &findings, args.fail_on.severity()))
 }
 
-/// Logs for operators on stderr: plain lines without colour or time stamps
-/// under systemd (journald adds them). `SCHEDGUARD_LOG` or `RUST_LOG`
-/// chooses the levels (`info` by default; `debug`, `schedguard=debug,warn`);
-/// a value that does not parse is reported and `info` is used.
-fn init_logging() {
-    use tracing_subscriber::filter::Targets;
-    use tracing_subscriber::layer::SubscriberExt;
-    use tracing_subscriber::util::SubscriberInitExt;
+/// `schedguard collector ...`: replaces this process with the
+/// `schedguard-collector` executable beside it, with the arguments after
+/// `collector` (already checked against the same definition here, so
+/// `--help`, the man pages and the completions are this command's). The
+/// process keeps its pid, as systemd's Type=notify service expects.
+fn run_collector() -> Result<u8> {
+    use std::os::unix::process::CommandExt;
 
-    let setting = std::env::var("SCHEDGUARD_LOG")
-        .or_else(|_| std::env::var("RUST_LOG"))
-        .ok();
-    let (filter, refused) = match setting.as_deref().map(str::parse::<Targets>) {
-        Some(Ok(filter)) => (filter, None),
-        Some(Err(e)) => (Targets::new().with_default(tracing::Level::INFO), Some(e)),
-        None => (Targets::new().with_default(tracing::Level::INFO), None),
-    };
-    let journal = std::env::var_os("JOURNAL_STREAM").is_some();
-    let builder = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .with_ansi(!journal && std::io::stderr().is_terminal());
-    if journal {
-        builder.without_time().finish().with(filter).init();
-    } else {
-        builder.finish().with(filter).init();
-    }
-    if let (Some(e), Some(text)) = (refused, setting) {
-        tracing::warn!("ignoring the log setting {text:?} ({e}); logging at info");
-    }
+    let exe = std::env::current_exe().context("cannot find this executable")?;
+    let collector = exe.with_file_name("schedguard-collector");
+    let args = std::env::args_os()
+        .skip(1)
+        .skip_while(|a| a != "collector")
+        .skip(1);
+    let error = std::process::Command::new(&collector).args(args).exec();
+    bail!(
+        "cannot run {}: {error} (the collector is its own executable, installed beside schedguard; \
+         `cargo build --release` builds both)",
+        collector.display()
+    )
 }
 
 fn exit_code(facts: &Facts, findings: &[Finding], fail_on: Severity) -> u8 {

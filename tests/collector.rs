@@ -644,3 +644,44 @@ fn the_systemd_unit_passes_systemd_analyze_verify() {
     assert!(security.status.success(), "{report}");
     assert!(report.contains("Overall exposure level"), "{report}");
 }
+
+#[test]
+fn schedguard_collector_runs_the_collector_executable_beside_it_or_says_it_is_missing() {
+    // Beside it (as installed, and in target/): the same process, so
+    // systemd's Type=notify sees the pid it started.
+    let dir = tempfile::tempdir().unwrap();
+    let (collector, _tokens) = start(dir.path(), &["cp-1"], &[]);
+    let exe = std::fs::read_link(format!("/proc/{}/exe", collector.pid())).unwrap();
+    assert_eq!(
+        exe.file_name().unwrap(),
+        "schedguard-collector",
+        "{}",
+        exe.display()
+    );
+    drop(collector);
+    let minted = Command::new(env!("CARGO_BIN_EXE_schedguard"))
+        .args(["collector", "token", "cp-1"])
+        .output()
+        .unwrap();
+    assert!(minted.status.success(), "{minted:?}");
+    assert!(String::from_utf8_lossy(&minted.stdout).starts_with("sg_"));
+    assert!(String::from_utf8_lossy(&minted.stderr).contains("write cp-1 sha256:"));
+
+    // A schedguard copied alone: a clear error, exit code 2.
+    let dir = tempfile::tempdir().unwrap();
+    let alone = dir.path().join("schedguard");
+    std::fs::copy(env!("CARGO_BIN_EXE_schedguard"), &alone).unwrap();
+    let output = Command::new(&alone)
+        .args(["collector", "token", "cp-1"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "cannot run {}",
+            dir.path().join("schedguard-collector").display()
+        )) && stderr.contains("installed beside schedguard"),
+        "{stderr}"
+    );
+}

@@ -149,6 +149,7 @@ fn deb_installs_runs_and_its_units_verify_then_purges_needs_root() {
     ));
     for path in [
         "./usr/bin/schedguard",
+        "./usr/bin/schedguard-collector",
         "./usr/lib/systemd/system/schedguard-agent.service",
         "./usr/lib/systemd/system/schedguard-audit.service",
         "./usr/lib/systemd/system/schedguard-audit.timer",
@@ -184,6 +185,11 @@ fn deb_installs_runs_and_its_units_verify_then_purges_needs_root() {
         Command::new("/usr/bin/schedguard").arg("--version"),
     ));
     assert_eq!(shown.trim(), format!("schedguard {}", version()));
+    // `schedguard collector` runs the installed schedguard-collector.
+    let minted =
+        checked(Command::new("/usr/bin/schedguard").args(["collector", "token", "node-a"]));
+    let line = String::from_utf8_lossy(&minted.stderr);
+    assert!(line.contains("write node-a sha256:"), "{line}");
 
     // systemd-analyze also checks that ExecStart's binary and the
     // Documentation= man page exist.
@@ -273,6 +279,7 @@ fn rpm_builds_from_the_cargo_metadata_and_lists_its_files() {
     let files = text(&checked(Command::new("rpm").arg("-qlp").arg(&rpm)));
     for path in [
         "/usr/bin/schedguard",
+        "/usr/bin/schedguard-collector",
         "/usr/lib/systemd/system/schedguard-agent.service",
         "/usr/lib/systemd/system/schedguard-audit.timer",
         "/etc/schedguard/agent.yaml",
