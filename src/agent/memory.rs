@@ -3,7 +3,10 @@
 //! core), and every arena keeps the memory freed into it. An audit probes
 //! endpoints on short-lived threads, so without a limit the agent would
 //! slowly collect a dozen arenas, each holding the leftovers of an audit.
-//! Neither call changes behaviour; both only return memory sooner.
+//! One arena is enough: the agent allocates little and seldom, and the
+//! benchmark shows the same CPU per audit with one as with two (and 0.4 MiB
+//! less resident). Neither call changes behaviour; both only return memory
+//! sooner.
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 mod glibc {
@@ -34,10 +37,10 @@ mod glibc {
     }
 }
 
-/// Caps the number of malloc arenas. Call before any thread is started.
+/// One malloc arena for every thread. Call before any thread is started.
 pub fn limit_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    glibc::limit_arenas(2);
+    glibc::limit_arenas(1);
 }
 
 /// Returns the memory freed since the last call to the kernel (after an
