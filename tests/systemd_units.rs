@@ -256,6 +256,25 @@ fn container_tools() -> Option<PathBuf> {
     None
 }
 
+/// A token and its tokens-file line from `schedguard collector token ARGS`.
+fn mint(args: &[&str]) -> (String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_schedguard"))
+        .args(["collector", "token"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let line = String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .find(|l| l.contains(" sha256:"))
+        .expect("the tokens-file line")
+        .to_string();
+    (
+        String::from_utf8_lossy(&output.stdout).trim().to_string(),
+        line,
+    )
+}
+
 /// Polls inside the container, then writes what the test reads to /sgout
 /// and powers the container off, whatever happened.
 const CHECK_SCRIPT: &str = r#"#!/bin/sh
@@ -264,22 +283,33 @@ for i in $(seq 1 300); do
     grep -q 'check="SG-501",[^}]*status="pass",[^}]*target_kind="kube-scheduler"' /sgout/metrics.txt && break
     sleep 0.2
 done
+for i in $(seq 1 300); do
+    curl -s --cacert /etc/schedguard/ca.crt -H "Authorization: Bearer $(cat /etc/schedguard/read.token)" \
+        https://127.0.0.1:9260/v1/nodes/sg-node/reports > /sgout/reports.json
+    grep -q '"report_id"' /sgout/reports.json && break
+    sleep 0.2
+done
+readlink "/proc/$(systemctl show -p MainPID --value schedguard-collector.service)/exe" > /sgout/collector-exe.txt
 systemctl start schedguard-audit.service
 systemctl show -p Id -p ActiveState -p SubState -p Result \
-    schedguard-agent.service schedguard-audit.service > /sgout/show.txt
-journalctl --no-pager -o cat -u schedguard-agent.service -u schedguard-audit.service > /sgout/journal.txt
-systemd-analyze security schedguard-agent.service schedguard-audit.service > /sgout/security.txt 2>&1
+    schedguard-agent.service schedguard-audit.service schedguard-collector.service > /sgout/show.txt
+journalctl --no-pager -o cat -u schedguard-agent.service -u schedguard-audit.service \
+    -u schedguard-collector.service > /sgout/journal.txt
+systemd-analyze security schedguard-agent.service schedguard-audit.service \
+    schedguard-collector.service > /sgout/security.txt 2>&1
 exit 0
 "#;
 
 /// Boots this machine's own /usr in a container (systemd-nspawn
 /// --volatile=yes: a fresh tmpfs root, no network but loopback) with the
-/// real kube-scheduler 1.20 as a root service and schedguard's agent and
-/// audit units as shipped (only ExecStart points at the built binary).
-/// systemd applies everything the units ask for: the dynamic user, the
-/// capabilities, the seccomp filter, ProtectProc and the rest.
+/// real kube-scheduler 1.20 as a root service and schedguard's agent,
+/// audit and collector units as shipped (only ExecStart points at the built
+/// binaries; a drop-in gives the agent its token and orders it after the
+/// collector, to which it reports). systemd applies everything the units
+/// ask for: the dynamic users, the capabilities, the seccomp filters,
+/// ProtectProc and the rest.
 #[test]
-fn agent_and_audit_run_under_their_units_in_a_booted_container_needs_root() {
+fn agent_audit_and_collector_run_under_their_units_in_a_booted_container_needs_root() {
     let Some(scheduler) = container_tools() else {
         return;
     };
@@ -290,10 +320,22 @@ fn agent_and_audit_run_under_their_units_in_a_booted_container_needs_root() {
         std::fs::create_dir(path(sub)).unwrap();
         std::fs::set_permissions(path(sub), std::fs::Permissions::from_mode(0o755)).unwrap();
     }
-    if std::fs::hard_link(env!("CARGO_BIN_EXE_schedguard"), path("bin/schedguard")).is_err() {
-        std::fs::copy(env!("CARGO_BIN_EXE_schedguard"), path("bin/schedguard")).unwrap();
+    for (built, name) in [
+        (env!("CARGO_BIN_EXE_schedguard"), "bin/schedguard"),
+        (
+            env!("CARGO_BIN_EXE_schedguard-collector"),
+            "bin/schedguard-collector",
+        ),
+    ] {
+        if std::fs::hard_link(built, path(name)).is_err() {
+            std::fs::copy(built, path(name)).unwrap();
+        }
     }
-    for name in ["schedguard-agent.service", "schedguard-audit.service"] {
+    for name in [
+        "schedguard-agent.service",
+        "schedguard-audit.service",
+        "schedguard-collector.service",
+    ] {
         let text = std::fs::read_to_string(units_dir().join(name)).unwrap();
         std::fs::write(
             path("units").join(name),
@@ -302,9 +344,37 @@ fn agent_and_audit_run_under_their_units_in_a_booted_container_needs_root() {
         .unwrap();
     }
     write(&path("kubernetes/scheduler.conf"), KUBECONFIG, 0o600);
+    // The agent reports to the collector, both under their units: its
+    // token as a credential, the collector's certificate, key and tokens
+    // file where the collector unit looks for them.
+    let (write_token, write_line) = mint(&["sg-node"]);
+    let (read_token, read_line) = mint(&["--read", "sg-check"]);
+    write(
+        &path("schedguard/collector-tokens"),
+        &format!("{write_line}\n{read_line}\n"),
+        0o644,
+    );
+    write(&path("schedguard/agent.token"), &write_token, 0o600);
+    write(&path("schedguard/read.token"), &read_token, 0o600);
+    let support = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support");
+    for (from, to, mode) in [
+        ("test-server.crt", "collector.crt", 0o644),
+        ("test-server.key", "collector.key", 0o600),
+        ("test-ca.crt", "ca.crt", 0o644),
+    ] {
+        let text = std::fs::read_to_string(support.join(from)).unwrap();
+        write(&path("schedguard").join(to), &text, mode);
+    }
     write(
         &path("schedguard/agent.yaml"),
-        "interval: 1s\nprobe_timeout: 1s\n",
+        "interval: 1s\nprobe_timeout: 1s\nnode_name: sg-node\n\
+         report_url: https://127.0.0.1:9260/v1/reports\nca_file: /etc/schedguard/ca.crt\n",
+        0o644,
+    );
+    write(
+        &path("units/schedguard-agent.service.d/upstream.conf"),
+        "[Unit]\nAfter=schedguard-collector.service\n\
+         [Service]\nLoadCredential=token:/etc/schedguard/agent.token\n",
         0o644,
     );
     write(&path("bin/check"), CHECK_SCRIPT, 0o755);
@@ -317,8 +387,9 @@ fn agent_and_audit_run_under_their_units_in_a_booted_container_needs_root() {
         ),
         (
             "sgcheck.service",
-            "[Unit]\nDescription=schedguard test\nWants=schedguard-agent.service kube-scheduler.service\n\
-             After=schedguard-agent.service kube-scheduler.service\n\
+            "[Unit]\nDescription=schedguard test\n\
+             Wants=schedguard-agent.service schedguard-collector.service kube-scheduler.service\n\
+             After=schedguard-agent.service schedguard-collector.service kube-scheduler.service\n\
              [Service]\nType=oneshot\nTimeoutStartSec=120\nExecStart=/sgbin/check\n\
              ExecStopPost=/bin/systemctl poweroff\n",
         ),
@@ -376,6 +447,24 @@ fn agent_and_audit_run_under_their_units_in_a_booted_container_needs_root() {
         "the one-shot audit ended as a success: {show}"
     );
 
+    // The collector, started as `schedguard collector` by its unit, is the
+    // schedguard-collector executable and holds the agent's reports.
+    assert!(
+        show.contains("Id=schedguard-collector.service\nActiveState=active\nSubState=running"),
+        "{show}\n{}",
+        read("journal.txt")
+    );
+    assert_eq!(
+        read("collector-exe.txt").trim(),
+        "/sgbin/schedguard-collector"
+    );
+    let reports = read("reports.json");
+    assert!(
+        reports.contains("\"report_id\""),
+        "no report from the agent reached the collector: {reports}\n{}",
+        read("journal.txt")
+    );
+
     // The agent's verdicts on the real scheduler, from its /metrics.
     let metrics = read("metrics.txt");
     let verdict = |check: &str| {
@@ -420,6 +509,6 @@ fn agent_and_audit_run_under_their_units_in_a_booted_container_needs_root() {
                 .ok()
         })
         .collect();
-    assert_eq!(scores.len(), 2, "{security}");
+    assert_eq!(scores.len(), 3, "{security}");
     assert!(scores.iter().all(|s| *s <= 2.0), "{security}");
 }
