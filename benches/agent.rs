@@ -19,7 +19,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use support::collector::{Answer, StubCollector};
 use support::server::{inherit, listen, serve, Behaviour, Spec};
-use support::{install_fake, start, wait_until, write, Running, KUBECONFIG};
+use support::{free_port, install_fake, start, wait_until, write, Running, KUBECONFIG};
 
 const WARM_UP_AUDITS: u64 = 5;
 
@@ -63,14 +63,6 @@ fn metric(port: u16, name: &str) -> f64 {
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|v| v.parse().ok())
         .unwrap_or(0.0)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// CPU seconds and peak RSS (KiB) of reaped children so far.

@@ -11,7 +11,8 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
-use support::fleet::{free_port, Collector, Tokens};
+use support::fleet::{Collector, Tokens};
+use support::free_port;
 use support::postgres::Postgres;
 use support::{schedguard, spawn, wait_until, write, Running};
 

@@ -226,28 +226,10 @@ fn deb_installs_runs_and_its_units_verify_then_purges_needs_root() {
 
     // The installed agent accepts the installed configuration.
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let agent = Running {
-        child: spawn(
-            Command::new("/usr/bin/schedguard")
-                .args([
-                    "agent",
-                    "--config",
-                    "/etc/schedguard/agent.yaml",
-                    "--no-network",
-                ])
-                .arg(format!("--listen=127.0.0.1:{port}"))
-                .arg("--spool-dir")
-                .arg(dir.path().join("spool"))
-                .env_remove("NOTIFY_SOCKET")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null()),
-        ),
-    };
-    wait_until(
-        Duration::from_secs(60),
-        "the installed agent's /healthz",
-        || http_answer(port, "/healthz").contains(" 200 "),
+    let agent = healthy_agent(
+        Command::new("/usr/bin/schedguard"),
+        Path::new("/etc/schedguard/agent.yaml"),
+        dir.path(),
     );
     drop(agent);
 
@@ -365,23 +347,37 @@ fn deb_and_rpm_hold_the_same_files() {
 #[test]
 fn shipped_default_configuration_is_accepted_by_the_agent() {
     let dir = tempfile::tempdir().unwrap();
+    let _agent = healthy_agent(
+        schedguard(),
+        &repo().join("packaging/agent.yaml"),
+        dir.path(),
+    );
+}
+
+/// `schedguard agent --config CONFIG --no-network` run by `command` (the
+/// built or the installed executable) with its spool under `dir`, once its
+/// /healthz answers 200: the configuration was accepted and an audit ran.
+fn healthy_agent(mut command: Command, config: &Path, dir: &Path) -> Running {
     let port = free_port();
-    let _agent = Running {
+    let agent = Running {
         child: spawn(
-            schedguard()
+            command
                 .args(["agent", "--no-network", "--config"])
-                .arg(repo().join("packaging/agent.yaml"))
+                .arg(config)
                 .arg(format!("--listen=127.0.0.1:{port}"))
                 .arg("--spool-dir")
-                .arg(dir.path().join("spool"))
+                .arg(dir.join("spool"))
                 .env_remove("NOTIFY_SOCKET")
                 .stdout(Stdio::null())
                 .stderr(Stdio::null()),
         ),
     };
-    wait_until(Duration::from_secs(60), "the agent's /healthz", || {
-        http_answer(port, "/healthz").contains(" 200 ")
-    });
+    wait_until(
+        Duration::from_secs(60),
+        &format!("the /healthz of the agent with {}", config.display()),
+        || http_answer(port, "/healthz").contains(" 200 "),
+    );
+    agent
 }
 
 #[test]

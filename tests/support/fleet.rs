@@ -3,7 +3,7 @@
 //! library's own token functions, as `schedguard collector token` makes it.
 
 use crate::support::http::{Client, Response};
-use crate::support::{schedguard, spawn, wait_until, write, Running};
+use crate::support::{free_port, schedguard, spawn, wait_until, write, Running};
 use schedguard::collector::tokens::{self, Role};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -66,14 +66,6 @@ pub fn column(list: &serde_json::Value, field: &str) -> Vec<String> {
         .iter()
         .map(|item| item[field].as_str().unwrap_or_default().to_string())
         .collect()
-}
-
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A running (or stopped) collector.

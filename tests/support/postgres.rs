@@ -92,7 +92,7 @@ impl Postgres {
         let dir = tempfile::Builder::new().prefix("sg-pg").tempdir().unwrap();
         let password = schedguard::collector::tokens::mint().unwrap();
         let mut pg = Postgres {
-            port: crate::support::fleet::free_port(),
+            port: crate::support::free_port(),
             password,
             dir,
             bin,

@@ -13,7 +13,7 @@
 
 use super::plan::{self, Loaded};
 use super::postgres_tls::Rustls;
-use super::schema::{self, Dialect};
+use super::schema::{self, Dialect, FINDING_COLUMNS, NODE_COLUMNS, REPORT_COLUMNS};
 use super::{
     counts_of, parse_severity, parse_status, redact, summary_of, Change, ChangeFilter, Current,
     FindingFilter, Incoming, Node, Options, Outcome, ReportMeta, Store, StoreError, StoreFuture,
@@ -55,13 +55,6 @@ pub fn describe(error: &tokio_postgres::Error) -> String {
 fn pg(doing: &'static str) -> impl Fn(tokio_postgres::Error) -> StoreError {
     move |source| StoreError::Postgres { doing, source }
 }
-
-const NODE_COLUMNS: &str = "node, hostname, machine_id, boot_id, agent_version, first_seen, \
-    last_received_at, last_created_at, last_report_id, pass_count, fail_count, warn_count, \
-    error_count, skip_count, total_count, kept_reports, checks_digest";
-const FINDING_COLUMNS: &str = "node, check_id, status, severity, title, message, since, report_id";
-const REPORT_COLUMNS: &str = "report_id, node, created_at, received_at, pass_count, fail_count, \
-    warn_count, error_count, skip_count, total_count";
 
 /// The six counts (pass, fail, warn, error, skip, total) from `first` on.
 fn counts(row: &Row, first: usize) -> Result<crate::report::Summary, tokio_postgres::Error> {

@@ -24,6 +24,20 @@ pub enum Dialect {
     Postgres,
 }
 
+// The columns the stores read, in the order their row readers (`node_of`,
+// `current_of`, `report_of`) take them.
+/// A node row.
+pub const NODE_COLUMNS: &str = "node, hostname, machine_id, boot_id, agent_version, first_seen, \
+    last_received_at, last_created_at, last_report_id, pass_count, fail_count, warn_count, \
+    error_count, skip_count, total_count, kept_reports, checks_digest";
+/// A current finding.
+pub const FINDING_COLUMNS: &str =
+    "node, check_id, status, severity, title, message, since, report_id";
+/// A stored report, without its body.
+pub const REPORT_COLUMNS: &str =
+    "report_id, node, created_at, received_at, pass_count, fail_count, \
+    warn_count, error_count, skip_count, total_count";
+
 /// Every migration, oldest first.
 pub const MIGRATIONS: &[Migration] = &[Migration {
     version: 1,

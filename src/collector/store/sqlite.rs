@@ -7,7 +7,7 @@
 //! report. The WAL turns that into one fsync per batch, not per report.
 
 use super::plan::{self, Loaded};
-use super::schema::{self, Dialect};
+use super::schema::{self, Dialect, FINDING_COLUMNS, NODE_COLUMNS, REPORT_COLUMNS};
 use super::{
     counts_of, parse_severity, parse_status, summary_of, Change, ChangeFilter, Current,
     FindingFilter, Incoming, Node, Outcome, ReportMeta, Store, StoreError, StoreFuture,
@@ -36,10 +36,6 @@ fn sql(doing: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
     move |source| StoreError::Sqlite { doing, source }
 }
 
-const NODE_COLUMNS: &str = "node, hostname, machine_id, boot_id, agent_version, first_seen, \
-    last_received_at, last_created_at, last_report_id, pass_count, fail_count, warn_count, \
-    error_count, skip_count, total_count, kept_reports, checks_digest";
-
 /// The six counts (pass, fail, warn, error, skip, total) from `first` on.
 fn counts(row: &Row<'_>, first: usize) -> rusqlite::Result<crate::report::Summary> {
     let mut values = [0i64; 6];
@@ -65,8 +61,6 @@ fn node_of(row: &Row<'_>) -> rusqlite::Result<Node> {
         checks_digest: row.get(16)?,
     })
 }
-
-const FINDING_COLUMNS: &str = "node, check_id, status, severity, title, message, since, report_id";
 
 fn current_of(row: &Row<'_>) -> Result<Current, StoreError> {
     let text =
@@ -100,9 +94,6 @@ fn change_of(row: &Row<'_>) -> Result<Change, StoreError> {
         message: row.get(7).map_err(&get)?,
     })
 }
-
-const REPORT_COLUMNS: &str = "report_id, node, created_at, received_at, pass_count, fail_count, \
-    warn_count, error_count, skip_count, total_count";
 
 fn report_of(row: &Row<'_>) -> rusqlite::Result<ReportMeta> {
     Ok(ReportMeta {
